@@ -1,0 +1,117 @@
+"""Typed messages exchanged by agents over the topology (DESIGN.md "One step of the world").
+
+A :class:`Message` is a frozen, slotted dataclass: who sends it to whom, its :class:`Kind`, a
+typed payload (one payload class per kind, checked at send time), its size in bytes (which,
+with the path, sets its delivery time) and the times it was sent and is due. Agents never call
+each other's methods; they send these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Kind(str, Enum):
+    """What a message is about. The value names it in metrics and outputs."""
+
+    QOS_REPORT = "qos_report"  # user -> edge server / its level-one DA (seed 000 III.B)
+    DEMAND = "demand"  # level-one DA -> level-two DA (III.C.2)
+    DYNAMICS = "dynamics"  # level-one DA -> level-two DA: emulated B/C (III.D.2)
+    WINDOW = "window"  # level-two DA -> level-one DAs: slice window length (III.D.2)
+    STRATEGY = "strategy"  # level-two DA <-> level-two DA: best responses (III.D.2)
+    SLICE = "slice"  # slicing controller -> edge/BS: slice reservations
+    ALLOCATION = "allocation"  # edge orchestrator -> BS: per-user shares (III.C.3)
+    TWIN_REPORT = "twin_report"  # vehicle cluster -> edge twin (seed 003 III.B)
+    ATTRIBUTES = "attributes"  # edge twin -> cloud twin: PLVN attributes/categories
+    META_MODEL = "meta_model"  # cloud twin -> edge twin (Fig. 5)
+    META_UPDATE = "meta_update"  # edge twin -> cloud twin: adaptation-loss gradients
+    MODEL_REQUEST = "model_request"  # edge twin -> cloud twin: fetch a meta model
+    MIGRATION = "migration"  # edge twin state moving between edge servers
+
+
+# Default sizes in bytes when a sender does not give one (headers + a few floats; meta models
+# and gradients carry their real tensor size).
+DEFAULT_SIZE: dict[Kind, int] = {
+    Kind.QOS_REPORT: 256,
+    Kind.DEMAND: 192,
+    Kind.DYNAMICS: 128,
+    Kind.WINDOW: 64,
+    Kind.STRATEGY: 96,
+    Kind.SLICE: 128,
+    Kind.ALLOCATION: 128,
+    Kind.TWIN_REPORT: 512,
+    Kind.ATTRIBUTES: 256,
+    Kind.META_MODEL: 4096,
+    Kind.META_UPDATE: 4096,
+    Kind.MODEL_REQUEST: 128,
+    Kind.MIGRATION: 8192,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class QosReport:
+    """One user's measurements over its last reporting period (seed 000 III.B, Table I).
+
+    ``mos`` is the user's feedback score when it gave one this period (NaN otherwise).
+    """
+
+    user: int
+    cell: int
+    throughput_mbps: float
+    delay_ms: float
+    jitter_ms: float
+    loss: float
+    sinr_db: float
+    speed_mps: float
+    rebuffer_s: float = 0.0
+    quality: float = float("nan")
+    behaviour: float = float("nan")
+    environment: float = float("nan")
+    mos: float = float("nan")
+    swipes: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """Scheduling weights for users of one cell, set by an edge orchestrator (III.C.3)."""
+
+    users: tuple[int, ...]
+    weights: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Generic:
+    """A payload for kinds whose content is a small mapping (used by tests and extensions)."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+# Payload class each kind must carry; kinds registered later (DAs, twins) extend this mapping.
+PAYLOAD_TYPES: dict[Kind, tuple[type, ...]] = {
+    Kind.QOS_REPORT: (QosReport,),
+    Kind.ALLOCATION: (Allocation,),
+}
+
+
+def register_payload(kind: Kind, *types: type) -> None:
+    """Declare the payload type(s) allowed for ``kind`` (called by the modules defining them)."""
+    PAYLOAD_TYPES[kind] = tuple(dict.fromkeys((*PAYLOAD_TYPES.get(kind, ()), *types)))
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message in flight or delivered."""
+
+    kind: Kind
+    sender: int
+    receiver: int
+    payload: Any
+    size_bytes: int
+    sent_at: float
+    deliver_at: float
+    seq: int
+
+    def __lt__(self, other: Message) -> bool:  # heap order: (time, sequence)
+        return (self.deliver_at, self.seq) < (other.deliver_at, other.seq)

@@ -1,0 +1,136 @@
+"""The network topology as a networkx graph (DESIGN.md "Topology").
+
+Nodes: ``cloud``, ``edge:i``, ``bs:j`` (or ``rsu:j``), ``ue:k`` (users) and ``veh:c`` (vehicle
+clusters), each with ``kind`` and ``pos`` attributes. Wired edges (BS–edge, edge–edge,
+edge–cloud) carry ``latency_s`` and ``bandwidth_bps`` from the scenario. Each user/vehicle node
+has one wireless edge to its serving cell, moved on handover.
+
+Routing: end devices are leaves, so a path from a device goes through its serving cell. The
+latency-shortest paths among infrastructure nodes (a few hundred at most) are computed once
+with Dijkstra and cached with their bottleneck bandwidth; a device hop adds the air latency and
+the device's current radio rate. :meth:`Topology.route` returns (latency, bottleneck) for any pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import networkx as nx
+import numpy as np
+
+from model.params import LinkParams
+
+
+def bs_node(j: int, kind: str = "bs") -> str:
+    return f"{kind}:{j}"
+
+
+def edge_node(i: int) -> str:
+    return f"edge:{i}"
+
+
+CLOUD = "cloud"
+
+
+class Topology:
+    """Graph of the network plus cached infrastructure routes."""
+
+    def __init__(
+        self,
+        bs_pos: np.ndarray,
+        edge_pos: np.ndarray,
+        cloud_pos: tuple[float, float],
+        links: LinkParams,
+        cell_kind: str = "bs",
+    ) -> None:
+        self.links = links
+        self.cell_kind = cell_kind
+        self.G = nx.Graph()
+        self.G.add_node(CLOUD, kind="cloud", pos=tuple(map(float, cloud_pos)))
+        for i, p in enumerate(edge_pos):
+            self.G.add_node(edge_node(i), kind="edge", pos=(float(p[0]), float(p[1])))
+            self._wire(edge_node(i), CLOUD, links.edge_cloud_latency_ms, links.edge_cloud_gbps)
+        for i in range(len(edge_pos) - 1):  # edge servers on a metro chain
+            self._wire(edge_node(i), edge_node(i + 1), links.edge_edge_latency_ms, links.edge_edge_gbps)
+        # each cell is wired to its nearest edge server
+        d = np.linalg.norm(bs_pos[:, None, :] - edge_pos[None, :, :], axis=2)
+        self.cell_edge = np.argmin(d, axis=1)
+        for j, p in enumerate(bs_pos):
+            self.G.add_node(bs_node(j, cell_kind), kind=cell_kind, pos=(float(p[0]), float(p[1])))
+            self._wire(bs_node(j, cell_kind), edge_node(int(self.cell_edge[j])),
+                       links.bs_edge_latency_ms, links.bs_edge_gbps)
+        self.infra = self.G.copy()  # routes among infrastructure never cross a device
+        self._routes: dict[tuple[str, str], tuple[float, float]] = {}
+        self._device_cell: dict[str, int] = {}
+        self._device_rate: Callable[[str], float] | None = None
+
+    def _wire(self, a: str, b: str, latency_ms: float, gbps: float) -> None:
+        self.G.add_edge(a, b, kind="wired", latency_s=latency_ms / 1e3, bandwidth_bps=gbps * 1e9)
+
+    # -- devices ---------------------------------------------------------------------------
+    def add_device(self, name: str, kind: str, cell: int) -> None:
+        """Add a user/vehicle node attached by a wireless edge to ``cell``."""
+        self.G.add_node(name, kind=kind)
+        self._attach(name, cell)
+
+    def _attach(self, name: str, cell: int) -> None:
+        self.G.add_edge(name, bs_node(cell, self.cell_kind), kind="wireless",
+                        latency_s=self.links.air_latency_ms / 1e3)
+        self._device_cell[name] = int(cell)
+
+    def move_device(self, name: str, cell: int) -> None:
+        """Re-attach a device to a new serving cell (handover)."""
+        old = self._device_cell[name]
+        if old != cell:
+            self.G.remove_edge(name, bs_node(old, self.cell_kind))
+            self._attach(name, cell)
+
+    def remove_device(self, name: str) -> None:
+        self.G.remove_node(name)
+        self._device_cell.pop(name, None)
+
+    def set_rate_source(self, fn: Callable[[str], float]) -> None:
+        """Where the current radio rate (bit/s) of a device comes from."""
+        self._device_rate = fn
+
+    def serving_cell(self, name: str) -> int:
+        return self._device_cell[name]
+
+    def is_device(self, name: str) -> bool:
+        return name in self._device_cell
+
+    # -- routing ---------------------------------------------------------------------------
+    def _infra_route(self, a: str, b: str) -> tuple[float, float]:
+        if a == b:
+            return 0.0, float("inf")
+        key = (a, b) if a < b else (b, a)
+        hit = self._routes.get(key)
+        if hit is None:
+            path = nx.dijkstra_path(self.infra, a, b, weight="latency_s")
+            lat = sum(self.G.edges[u, v]["latency_s"] for u, v in zip(path, path[1:], strict=False))
+            bw = min(self.G.edges[u, v]["bandwidth_bps"] for u, v in zip(path, path[1:], strict=False))
+            hit = (lat, bw)
+            self._routes[key] = hit
+        return hit
+
+    def _device_hop(self, name: str) -> tuple[str, float, float]:
+        cell = bs_node(self._device_cell[name], self.cell_kind)
+        rate = self._device_rate(name) if self._device_rate else float("inf")
+        floor = self.links.min_air_rate_mbps * 1e6
+        return cell, self.links.air_latency_ms / 1e3, max(rate, floor)
+
+    def route(self, src: str, dst: str) -> tuple[float, float]:
+        """(latency in s, bottleneck bandwidth in bit/s) of the path from ``src`` to ``dst``."""
+        lat, bw = 0.0, float("inf")
+        if src in self._device_cell:
+            src, l1, b1 = self._device_hop(src)
+            lat, bw = lat + l1, min(bw, b1)
+        if dst in self._device_cell:
+            dst, l2, b2 = self._device_hop(dst)
+            lat, bw = lat + l2, min(bw, b2)
+        l3, b3 = self._infra_route(src, dst)
+        return lat + l3, min(bw, b3)
+
+    def path(self, src: str, dst: str) -> list[str]:
+        """The node sequence of the route (for display and tests)."""
+        return nx.dijkstra_path(self.G, src, dst, weight="latency_s")

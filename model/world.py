@@ -1,0 +1,132 @@
+"""The vectorised physical world: placement, mobility, radio, shares and QoS measurements.
+
+:class:`World` holds every per-user quantity as a numpy array (struct of arrays) and advances
+them all at once in :meth:`World.step` (DESIGN.md step phase 1). It knows nothing of Mesa or of
+agents: the model owns a World, and agents keep an index into its arrays.
+
+QoS measured per user and slot (seed 000 Sec. III.B lists delay, throughput, jitter, loss):
+
+* rate = allocated bandwidth × spectral efficiency (Shannon, ``model.channel``);
+* delay = air latency + BS–edge latency + one 1500-byte packet's transmission time inflated by
+  the M/M/1 factor 1 / (1 − ρ), ρ = offered load / rate (capped at 0.95);
+* jitter = RFC 3550's running estimate J ← J + (|ΔD| − J) / 16;
+* loss = a logistic block-error curve in SINR, 50 % at ``LOSS_SINR_MID_DB`` (just under the
+  lowest NR CQI's SINR, TS 38.214 Table 5.2.2.1-2), slope ``LOSS_SINR_SLOPE_DB``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from model.mobility import Mobility
+from model.params import AreaParams, BaseStationParams
+from model.radio import RadioAccess, cell_shares
+from model.rng import RandomStreams
+from model.roads import RoadArrays, build_road_graph, road_arrays
+
+PACKET_BITS = 1500 * 8
+LOSS_SINR_MID_DB = -7.0
+LOSS_SINR_SLOPE_DB = 1.0
+FULL_BUFFER_BPS = 5e6  # offered load of a user with no service model (5 Mbit/s)
+
+
+def grid_layout(count: int, width: float, height: float) -> np.ndarray:
+    """``count`` sites at the centres of a near-square grid of cells over the area."""
+    cols = max(1, math.ceil(math.sqrt(count * width / height)))
+    rows = max(1, math.ceil(count / cols))
+    xs = (np.arange(cols) + 0.5) * width / cols
+    ys = (np.arange(rows) + 0.5) * height / rows
+    sites = np.array([(x, y) for y in ys for x in xs], dtype=float)
+    return sites[:count]
+
+
+def road_layout(count: int, width: float, height: float, offset_m: float = 20.0) -> np.ndarray:
+    """``count`` sites evenly along a road running along x at mid-height (RSUs by a highway)."""
+    xs = (np.arange(count) + 0.5) * width / count
+    return np.column_stack([xs, np.full(count, height / 2.0 + offset_m)])
+
+
+def cell_sites(bs: BaseStationParams, area: AreaParams) -> np.ndarray:
+    if bs.layout == "road":
+        return road_layout(bs.count, area.width_m, area.height_m)
+    return grid_layout(bs.count, area.width_m, area.height_m)
+
+
+class World:
+    """All vectorised per-slot physics of users (and vehicle clusters) in one place."""
+
+    def __init__(self, cfg, streams: RandomStreams) -> None:  # noqa: ANN001 - ScenarioConfig
+        self.cfg = cfg
+        self.dt = cfg.scenario.slot_s
+        self.road_graph = build_road_graph(cfg.area, streams.get("roads"))
+        self.roads: RoadArrays = road_arrays(self.road_graph)
+        self.bs_pos = cell_sites(cfg.base_stations, cfg.area)
+        self.edge_pos = grid_layout(cfg.edge.count, cfg.area.width_m, cfg.area.height_m)
+        self.cloud_pos = (cfg.area.width_m / 2.0, cfg.area.height_m * 1.25)
+        self.n_cells = len(self.bs_pos)
+        self.cell_hz = np.full(self.n_cells, cfg.base_stations.bandwidth_mhz * 1e6)
+        n = cfg.users.count
+        self.n = n
+        self.mobility = Mobility(self.roads, n, cfg.users.speed_min_kmh, cfg.users.speed_max_kmh,
+                                 streams.get("mobility"))
+        self.radio = RadioAccess(self.bs_pos, cfg.base_stations, cfg.radio, cfg.users.height_m,
+                                 n, self.dt, streams.get("channel"))
+        self.pos = self.mobility.positions
+        self.weight = np.ones(n)  # scheduling weight within the user's cell (set by orchestrators)
+        self.alloc_hz = np.zeros(n)
+        self.rate_bps = np.zeros(n)
+        self.offered_bps = np.full(n, FULL_BUFFER_BPS)
+        self.throughput_bps = np.zeros(n)
+        self.delay_ms = np.zeros(n)
+        self.jitter_ms = np.zeros(n)
+        self.loss = np.zeros(n)
+        self.backhaul_ms = cfg.links.air_latency_ms + cfg.links.bs_edge_latency_ms
+        self.acc = {k: np.zeros(n) for k in ("thr", "delay", "jitter", "loss", "sinr")}
+        self.acc_slots = np.zeros(n)
+        self.handovers_total = 0
+
+    @property
+    def serving(self) -> np.ndarray:
+        return self.radio.serving
+
+    @property
+    def speed(self) -> np.ndarray:
+        return self.mobility.speed
+
+    def step(self) -> None:
+        """Advance mobility, radio, shares and QoS of every user by one slot."""
+        before = self.mobility.distance.copy()
+        self.mobility.step(self.dt)
+        self.pos = self.mobility.positions
+        self.radio.update(self.pos, self.mobility.distance - before)
+        self.handovers_total += int(self.radio.handover.sum())
+        self.alloc_hz = cell_shares(self.radio.serving, self.weight, self.n_cells, self.cell_hz)
+        self.rate_bps = self.alloc_hz * self.radio.spectral_eff
+        self._measure_qos()
+
+    def _measure_qos(self) -> None:
+        rate = np.maximum(self.rate_bps, 1.0)
+        self.throughput_bps = np.minimum(self.rate_bps, self.offered_bps)
+        rho = np.minimum(self.offered_bps / rate, 0.95)
+        delay = self.backhaul_ms + 1e3 * PACKET_BITS / rate / (1.0 - rho)
+        self.jitter_ms += (np.abs(delay - self.delay_ms) - self.jitter_ms) / 16.0
+        self.delay_ms = delay
+        self.loss = 1.0 / (1.0 + np.exp((self.radio.sinr_db - LOSS_SINR_MID_DB) / LOSS_SINR_SLOPE_DB))
+        acc = self.acc
+        acc["thr"] += self.throughput_bps
+        acc["delay"] += delay
+        acc["jitter"] += self.jitter_ms
+        acc["loss"] += self.loss
+        acc["sinr"] += self.radio.sinr_db
+        self.acc_slots += 1
+
+    def take_window(self, idx: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-user means since the last report of users ``idx``, then reset their accumulators."""
+        cnt = np.maximum(self.acc_slots[idx], 1)
+        out = {k: v[idx] / cnt for k, v in self.acc.items()}
+        for v in self.acc.values():
+            v[idx] = 0.0
+        self.acc_slots[idx] = 0
+        return out
