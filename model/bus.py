@@ -47,7 +47,7 @@ class MessageBus:
         self._route = route
         self._locate = locate
         self._resolve = resolve
-        self._heap: list[Message] = []
+        self._heap: list[tuple[float, int, Message]] = []
         self._seq = 0
         self.sent: Counter[str] = Counter()
         self.delivered: Counter[str] = Counter()
@@ -85,10 +85,42 @@ class MessageBus:
             self._undeliverable(kind, self._seq, sender, receiver, now)
             return None
         latency, bottleneck = self._route(src, dst)
-        deliver_at = now + latency + size * 8.0 / bottleneck
+        return self._push(kind, sender, receiver, payload, size, now, now + latency + size * 8.0 / bottleneck)
+
+    def _push(self, kind: Kind, sender: int, receiver: int, payload: Any, size: int, now: float,
+              deliver_at: float) -> Message:
         msg = Message(kind, sender, receiver, payload, size, now, deliver_at, self._seq)
-        heapq.heappush(self._heap, msg)
+        heapq.heappush(self._heap, (deliver_at, self._seq, msg))
         return msg
+
+    def send_routed(
+        self,
+        now: float,
+        kind: Kind,
+        senders: list[int],
+        receivers: list[int],
+        payloads: list[Any],
+        latency_s: list[float],
+        bottleneck_bps: list[float],
+        size_bytes: int | None = None,
+    ) -> None:
+        """Send many messages of one kind whose routes the caller computed (vectorised).
+
+        Same semantics and accounting as calling :meth:`send` once per message, in order; the
+        caller guarantees every sender and receiver exists and that the routes are those of
+        :meth:`model.topology.Topology.route` (the model's tests check both agree).
+        """
+        allowed = PAYLOAD_TYPES.get(kind, (object,))
+        size = int(size_bytes if size_bytes is not None else DEFAULT_SIZE[kind])
+        bits = size * 8.0
+        for snd, rcv, payload, lat, bw in zip(senders, receivers, payloads, latency_s,
+                                               bottleneck_bps, strict=True):
+            if not isinstance(payload, allowed):
+                raise TypeError(f"{kind.value} message needs a {allowed} payload")
+            self._seq += 1
+            self._push(kind, snd, rcv, payload, size, now, now + lat + bits / bw)
+        self.sent[kind.value] += len(senders)
+        self.bytes_sent[kind.value] += size * len(senders)
 
     def _undeliverable(self, kind: Kind, seq: int, sender: int, receiver: int, t: float) -> None:
         self.undeliverable[kind.value] += 1
@@ -102,8 +134,8 @@ class MessageBus:
         """
         woken: dict[int, Receiver] = {}
         heap = self._heap
-        while heap and heap[0].deliver_at <= now + 1e-12:
-            msg = heapq.heappop(heap)
+        while heap and heap[0][0] <= now + 1e-12:
+            msg = heapq.heappop(heap)[2]
             agent = self._resolve(msg.receiver)
             if agent is None:
                 self._undeliverable(msg.kind, msg.seq, msg.sender, msg.receiver, now)
@@ -115,11 +147,11 @@ class MessageBus:
 
     @property
     def in_flight(self) -> Counter[str]:
-        return Counter(m.kind.value for m in self._heap)
+        return Counter(m.kind.value for _, _, m in self._heap)
 
     def next_due(self) -> float | None:
         """Delivery time of the earliest message in flight (None when nothing is in flight)."""
-        return self._heap[0].deliver_at if self._heap else None
+        return self._heap[0][0] if self._heap else None
 
     def totals(self) -> dict[str, int]:
         """Overall counters; ``sent == delivered + in_flight + undeliverable`` always holds."""

@@ -29,7 +29,7 @@ import pandas as pd
 
 from agents.base import NetAgent
 from agents.infrastructure import BaseStation, Cloud, EdgeServer
-from agents.users import User, rows
+from agents.users import User
 from model.bus import MessageBus
 from model.config import ConfigError, ScenarioConfig, load_scenario, with_overrides
 from model.messages import Kind
@@ -208,8 +208,7 @@ class NetworkModel(mesa.Model):
         if due.size:
             window = self.world.take_window(due)
             extra = self.extensions.report_extras(due) if self.extensions else {}
-            for k, i in enumerate(due):
-                self.users[i].report(rows(window, k), rows(extra, k))
+            User.report_batch(self, due, window, extra)
         woken: dict[int, NetAgent] = {}
         while self._timers and self._timers[0][0] <= self.now_s + 1e-9:
             _, _, aid = heapq.heappop(self._timers)

@@ -61,6 +61,7 @@ class Topology:
                        links.bs_edge_latency_ms, links.bs_edge_gbps)
         self.infra = self.G.copy()  # routes among infrastructure never cross a device
         self._routes: dict[tuple[str, str], tuple[float, float]] = {}
+        self._cell_routes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._device_cell: dict[str, int] = {}
         self._device_rate: Callable[[str], float] | None = None
 
@@ -130,6 +131,39 @@ class Topology:
             lat, bw = lat + l2, min(bw, b2)
         l3, b3 = self._infra_route(src, dst)
         return lat + l3, min(bw, b3)
+
+    def cells_to(self, dst: str) -> tuple[np.ndarray, np.ndarray]:
+        """(latency s, bottleneck bit/s) from every cell to infrastructure node ``dst``, cached."""
+        hit = self._cell_routes.get(dst)
+        if hit is None:
+            n = len(self.cell_edge)
+            lat, bw = np.empty(n), np.empty(n)
+            for j in range(n):
+                lat[j], bw[j] = self._infra_route(bs_node(j, self.cell_kind), dst)
+            hit = (lat, bw)
+            self._cell_routes[dst] = hit
+        return hit
+
+    def device_routes(
+        self, cells: np.ndarray, rates_bps: np.ndarray, dst: np.ndarray, dst_names: list[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorised :meth:`route` from devices to infrastructure nodes.
+
+        Args:
+            cells: serving cell of each sending device.
+            rates_bps: current radio rate of each device.
+            dst: index into ``dst_names`` of each message's destination node.
+            dst_names: the distinct destination nodes.
+        """
+        lat = np.empty(len(cells))
+        bw = np.empty(len(cells))
+        for k, name in enumerate(dst_names):
+            sel = dst == k
+            lat_k, bw_k = self.cells_to(name)
+            lat[sel] = lat_k[cells[sel]]
+            bw[sel] = bw_k[cells[sel]]
+        floor = self.links.min_air_rate_mbps * 1e6
+        return lat + self.links.air_latency_ms / 1e3, np.minimum(bw, np.maximum(rates_bps, floor))
 
     def path(self, src: str, dst: str) -> list[str]:
         """The node sequence of the route (for display and tests)."""

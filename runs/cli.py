@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("sweep_dir", type=Path)
     report.add_argument("--metric", action="append", default=[], help="summary metric(s) to plot")
     report.add_argument("--by", default=None, help="parameter on the x axis")
+    report.add_argument("--out", type=Path, default=None,
+                        help="folder for the PNGs and stats.csv (default SWEEP_DIR/report)")
 
     rep = sub.add_parser("reproduce", help="reproduce a figure of the seed papers")
     rep.add_argument("figure", choices=("fig5", "fig6"))

@@ -1,0 +1,72 @@
+"""Digital-twin policies of seed 003, Sec. III: PLVN categories, hierarchical meta models,
+the edge twin's meta-model cache, drift detection and transfer decisions."""
+
+from policies.twins.attributes import (
+    ROOT,
+    CategoryKey,
+    PLVNAttributes,
+    bin_index,
+    category_at_level,
+    category_keys,
+    category_path,
+    discretise,
+    is_ancestor,
+    key_str,
+    normalise,
+    parse_key,
+)
+from policies.twins.cache import CacheEntry, MetaModelCache
+from policies.twins.drift import (
+    CompositionDriftMonitor,
+    Decision,
+    DriftCause,
+    LossDriftMonitor,
+    LossRiseDetector,
+    RetrainSignal,
+    TransferDecision,
+    composition_distance,
+    fraction_vector,
+    transfer_decision,
+)
+from policies.twins.hierarchy import (
+    CategoryRegistry,
+    MetaModelNode,
+    MetaModelTree,
+    TrainingStats,
+    categories_to_train,
+)
+from policies.twins.params import ATTRIBUTES, TwinParams
+
+__all__ = [
+    "ATTRIBUTES",
+    "ROOT",
+    "CacheEntry",
+    "CategoryKey",
+    "CategoryRegistry",
+    "CompositionDriftMonitor",
+    "Decision",
+    "DriftCause",
+    "LossDriftMonitor",
+    "LossRiseDetector",
+    "MetaModelCache",
+    "MetaModelNode",
+    "MetaModelTree",
+    "PLVNAttributes",
+    "RetrainSignal",
+    "TrainingStats",
+    "TransferDecision",
+    "TwinParams",
+    "bin_index",
+    "categories_to_train",
+    "category_at_level",
+    "category_keys",
+    "category_path",
+    "composition_distance",
+    "discretise",
+    "fraction_vector",
+    "is_ancestor",
+    "key_str",
+    "normalise",
+    "parse_key",
+    "transfer_decision",
+]

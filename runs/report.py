@@ -1,0 +1,230 @@
+"""Tidy sweep results and the sweep report.
+
+``results.parquet`` holds one row per run: one column per grid key, ``seed``, ``run_id``,
+``status`` (``ok`` / ``failed`` / ``pending``), ``error`` and the run's summary metrics, nested
+dicts flattened to dotted column names (``messages.sent``). It is rebuilt from the sweep folder
+itself (manifest, run folders, failures.json), so it is always consistent with what is on disk.
+
+The report plots each chosen metric against one grid key, one line per combination of the other
+grid keys, with the mean over seeds and its 95% confidence interval, a Student t-interval:
+``mean ± t(0.975, n-1) · s / sqrt(n)`` (undefined, drawn without a bar, for one seed).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from runs.sweep import FAILURES, MANIFEST, RESULTS, is_complete, read_json, run_folder
+
+HEADLINE = ("mean_throughput_mbps", "mean_sinr_db", "handovers", "messages.sent")
+META = ("seed", "run_id", "status", "error")
+
+
+class ReportError(Exception):
+    """A report that cannot be made (no sweep there, unknown metric or key): one line."""
+
+
+# -- the results table ---------------------------------------------------------------------------
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts to dotted keys; lists become JSON text (one scalar per column)."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        elif isinstance(value, (list, tuple)):
+            flat[name] = json.dumps(value)
+        else:
+            flat[name] = value
+    return flat
+
+
+def _scalar_param(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, (list, dict)) else value
+
+
+def _tidy_mixed_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """A column mixing strings and numbers is stored as text (Parquet wants one type)."""
+    for name in [c for c in frame.columns if pd.api.types.is_object_dtype(frame[c])]:
+        kinds = {type(v) for v in frame[name] if v is not None and v == v}
+        if len(kinds) > 1 and not kinds <= {int, float}:
+            frame[name] = frame[name].map(lambda v: None if v is None or v != v else str(v))
+    return frame
+
+
+def _run_row(folder: Path, run: Mapping[str, Any], errors: Mapping[str, str]) -> dict[str, Any]:
+    row = {k: _scalar_param(v) for k, v in run["params"].items()}
+    row.update(seed=run["seed"], run_id=run["run_id"])
+    run_dir = run_folder(folder, run["run_id"])
+    if is_complete(run_dir, run["digest"]):
+        row.update(status="ok", error=None)
+        for key, value in flatten(read_json(run_dir / "summary.json")).items():
+            if key not in row:
+                row[key] = value
+            elif row[key] != value:  # a summary field named like a grid key: keep both
+                row[f"summary.{key}"] = value
+    else:
+        failed = run["run_id"] in errors
+        row.update(status="failed" if failed else "pending", error=errors.get(run["run_id"]))
+    return row
+
+
+def collect_results(folder: Path) -> pd.DataFrame:
+    """The results table of the sweep in ``folder``, built from what is on disk."""
+    manifest = read_json(folder / MANIFEST)
+    if manifest is None:
+        raise ReportError(f"{folder}: not a sweep folder (no {MANIFEST})")
+    errors = {r["run_id"]: r["error"] for r in read_json(folder / FAILURES, [])}
+    rows = [_run_row(folder, run, errors) for run in manifest["runs"]]
+    head = [*manifest["grid"], *META]
+    frame = pd.DataFrame(rows)
+    rest = sorted(c for c in frame.columns if c not in head)
+    return _tidy_mixed_columns(frame[[c for c in head if c in frame.columns] + rest])
+
+
+def write_results(folder: Path) -> pd.DataFrame:
+    """Rebuild ``results.parquet`` atomically; returns the table."""
+    frame = collect_results(folder)
+    tmp = folder / f".{RESULTS}.tmp-{os.getpid()}"
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, folder / RESULTS)
+    return frame
+
+
+def load_results(folder: Path) -> tuple[pd.DataFrame, list[str]]:
+    """The results table (rebuilt when missing) and the sweep's grid keys, in order."""
+    manifest = read_json(folder / MANIFEST)
+    if manifest is None:
+        raise ReportError(f"{folder}: not a sweep folder (no {MANIFEST})")
+    path = folder / RESULTS
+    frame = pd.read_parquet(path) if path.is_file() else collect_results(folder)
+    return frame, list(manifest["grid"])
+
+
+# -- statistics ------------------------------------------------------------------------------------
+def t_interval(values: Sequence[float]) -> tuple[int, float, float]:
+    """(n, mean, half-width of the 95% Student t-interval); half-width is NaN for n < 2."""
+    from scipy import stats
+
+    arr = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
+    n = int(arr.size)
+    if n == 0:
+        return 0, math.nan, math.nan
+    if n == 1:
+        return 1, float(arr[0]), math.nan
+    half = stats.t.ppf(0.975, n - 1) * arr.std(ddof=1) / math.sqrt(n)
+    return n, float(arr.mean()), float(half)
+
+
+def point_stats(frame: pd.DataFrame, metric: str, by: str, lines: Sequence[str]) -> pd.DataFrame:
+    """Mean and 95% CI of ``metric`` over seeds at every (other keys..., ``by``) point."""
+    ok = frame[frame["status"] == "ok"] if "status" in frame else frame
+    keys = [*lines, by]
+    rows = []
+    for point, group in ok.groupby(keys, sort=True, dropna=False):
+        n, mean, ci = t_interval(pd.to_numeric(group[metric], errors="coerce").tolist())
+        rows.append({**dict(zip(keys, point, strict=True)), "metric": metric,
+                     "n": n, "mean": mean, "ci95": ci})
+    return pd.DataFrame(rows, columns=[*keys, "metric", "n", "mean", "ci95"])
+
+
+# -- plots -----------------------------------------------------------------------------------------
+def _file_name(metric: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", metric) + ".png"
+
+
+def plot_metric(stats: pd.DataFrame, metric: str, by: str, lines: Sequence[str],
+                path: Path) -> Path:
+    """One PNG: ``metric`` against ``by``, a line with 95% CI bars per other-keys combination."""
+    from matplotlib.figure import Figure  # no pyplot: no global backend state (Agg to files)
+
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    numeric = pd.api.types.is_numeric_dtype(stats[by])
+    categories = list(dict.fromkeys(stats[by].astype(str)))
+    groups = stats.groupby(list(lines), sort=True) if lines else [((), stats)]
+    for label, group in groups:
+        x = group[by] if numeric else [categories.index(str(v)) for v in group[by]]
+        name = ", ".join(f"{k}={v}" for k, v in zip(lines, label, strict=True)) or None
+        ax.errorbar(x, group["mean"], yerr=group["ci95"].fillna(0.0), marker="o", capsize=3,
+                    label=name)
+    if not numeric:
+        ax.set_xticks(range(len(categories)), categories)
+    ax.set_xlabel(by)
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric}: mean and 95% CI over seeds", fontsize=10)
+    if lines:
+        ax.legend(fontsize=8)
+    fig.savefig(path, dpi=110)
+    return path
+
+
+# -- the report ------------------------------------------------------------------------------------
+def _metric_columns(frame: pd.DataFrame, grid_keys: Sequence[str]) -> list[str]:
+    skip = set(grid_keys) | set(META)
+    return [c for c in frame.columns
+            if c not in skip and pd.api.types.is_numeric_dtype(frame[c])
+            and not pd.api.types.is_bool_dtype(frame[c])]
+
+
+def _choose(frame: pd.DataFrame, grid: list[str], metrics: Sequence[str],
+            by: str | None) -> tuple[list[str], str]:
+    if not grid:
+        raise ReportError("this sweep has no grid key to plot against (seeds only)")
+    by = by or grid[0]
+    if by not in grid:
+        raise ReportError(f"--by {by}: not a grid key of this sweep; grid keys: {', '.join(grid)}")
+    available = _metric_columns(frame, grid)
+    chosen = list(metrics) or [m for m in HEADLINE if m in available] or available
+    for metric in chosen:
+        if metric not in available:
+            shown = ", ".join(available[:12]) + (" ..." if len(available) > 12 else "")
+            raise ReportError(f"--metric {metric}: not a numeric result column; try: {shown}")
+    return chosen, by
+
+
+def report(folder: Path, metrics: Sequence[str] = (), by: str | None = None,
+           out: Path | None = None) -> tuple[pd.DataFrame, list[Path]]:
+    """Plot and tabulate a sweep: a PNG per metric and one table of (mean, ci95) per point.
+
+    Args:
+        folder: the sweep folder.
+        metrics: result columns to plot (default: the headline metrics present).
+        by: grid key on the x axis (default: the first grid key).
+        out: where PNGs and ``stats.csv`` go (default ``<folder>/report``).
+
+    Returns:
+        The statistics table (one row per metric and point) and the PNG paths.
+
+    Raises:
+        ReportError: not a sweep folder, unknown metric or key, or no completed run.
+    """
+    frame, grid = load_results(folder)
+    chosen, by = _choose(frame, grid, metrics, by)
+    if not (frame["status"] == "ok").any():
+        raise ReportError(f"{folder}: no completed run to report on")
+    lines = [k for k in grid if k != by]
+    out = out or folder / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    tables, pngs = [], []
+    for metric in chosen:
+        stats = point_stats(frame, metric, by, lines)
+        pngs.append(plot_metric(stats, metric, by, lines, out / _file_name(metric)))
+        tables.append(stats)
+    table = pd.concat(tables, ignore_index=True)
+    table.to_csv(out / "stats.csv", index=False)
+    return table, pngs
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """The statistics table as aligned text."""
+    return table.to_string(index=False, float_format=lambda v: f"{v:.6g}")
