@@ -35,6 +35,7 @@ class Kind(str, Enum):
     META_UPDATE = "meta_update"  # edge twin -> cloud twin: adaptation-loss gradients
     MODEL_REQUEST = "model_request"  # edge twin -> cloud twin: fetch a meta model
     MIGRATION = "migration"  # edge twin state moving between edge servers
+    QOE_MODEL = "qoe_model"  # level-one DA -> edge orchestrator: the user's fitted QoE model
 
 
 # Default sizes in bytes when a sender does not give one (headers + a few floats; meta models
@@ -53,6 +54,7 @@ DEFAULT_SIZE: dict[Kind, int] = {
     Kind.META_UPDATE: 4096,
     Kind.MODEL_REQUEST: 128,
     Kind.MIGRATION: 8192,
+    Kind.QOE_MODEL: 512,
 }
 
 
@@ -70,20 +72,131 @@ class QosReport(NamedTuple):
     loss: float
     sinr_db: float
     speed_mps: float
-    rebuffer_s: float = 0.0
-    quality: float = float("nan")
-    behaviour: float = float("nan")
-    environment: float = float("nan")
-    mos: float = float("nan")
-    swipes: float = 0.0
+    rebuffer: float = 0.0  # stall seconds per minute of the period (video)
+    quality: float = float("nan")  # Q in [0, 1] (video)
+    behaviour: float = float("nan")  # B in [1, 2]
+    environment: float = float("nan")  # C in [1, 2]
+    mos: float = float("nan")  # the user's feedback score
+    swipes: float = 0.0  # video requests (swipes) per minute
+    buffer_s: float = 0.0  # playback buffer at the end of the period
 
 
 @dataclass(frozen=True, slots=True)
 class Allocation:
-    """Scheduling weights for users of one cell, set by an edge orchestrator (III.C.3)."""
+    """Per-user bandwidth (Hz) for users of one cell, set by an edge orchestrator (III.C.3).
+
+    ``users`` are row indices into the world's user arrays; the cell hands out its bandwidth in
+    proportion to ``weights`` (the allocated Hz), so an allocation is work-conserving.
+    """
 
     users: tuple[int, ...]
     weights: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DemandReport:
+    """A level-one DA's QoE-based demand for the next slice window (seed 000 III.C.2, Fig. 3).
+
+    ``comm_hz``/``cpu_hz`` are the least resources for which the DA's QoE model predicts the
+    user meets its ELA (capped at the DA's limits when ``attainable`` is False).
+    ``gain_per_hz`` is the predicted QoE gain per Hz at that demand (for greedy abstraction).
+    """
+
+    user: int
+    cell: int
+    service: str
+    window: int
+    window_s: float
+    comm_hz: float
+    cpu_hz: float
+    predicted_qoe: float
+    ela: float
+    attainable: bool
+    gain_per_hz: float
+    structure: str
+
+
+@dataclass(frozen=True, slots=True)
+class DynamicsReport:
+    """A level-one DA's emulated behaviour/environment over the coming window (III.D.2)."""
+
+    user: int
+    window: int
+    b_mean: float
+    b_std: float
+    c_mean: float
+    c_std: float
+    handovers: int
+    ela_ratio: float
+
+
+@dataclass(frozen=True, slots=True)
+class WindowNotice:
+    """Level-two DAs tell level-one DAs the next slice window (III.D.2, adaptive window)."""
+
+    window: int
+    start_s: float
+    length_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class QoeModelNotice:
+    """A level-one DA's current QoE model, for the edge orchestrator's grouping and scheduling.
+
+    ``model`` is a ``policies.qoe.QoeModel`` (immutable); ``context`` the latest B, C and QoS
+    the DA observed, used to evaluate QoE against bandwidth.
+    """
+
+    user: int
+    cell: int
+    structure: str
+    model: Any
+    ela: float
+    context: dict[str, float]
+    spectral_eff: float
+
+
+@dataclass(frozen=True, slots=True)
+class SliceGrant:
+    """The slicing controller's reservations for one window: per group and pool, in units
+    of the pool (Hz for ``comm@bs<j>``, cycles/s for ``compute``)."""
+
+    window: int
+    groups: tuple[str, ...]
+    members: tuple[tuple[int, ...], ...]
+    pools: tuple[str, ...]
+    slices: tuple[tuple[float, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Strategy:
+    """A player's announced reservation vector in a best-response round (III.D.2)."""
+
+    window: int
+    round: int
+    player: int
+    profile: tuple[tuple[float, ...], ...]
+    improvement: float
+    route: tuple[int, ...] = ()  # agents still to visit this round (sequential token passing)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class GameNotice:
+    """The slicing controller tells a level-two player the window's game (III.D.2).
+
+    ``game`` is a ``policies.slicing.SlicingGame`` (prices, capacities and every group's gain
+    curve); ``player`` the receiver's row in it; ``players`` the agent ids by row; ``mechanism``
+    "game" (reservations) or "kelly" (bids); ``dynamics`` "sequential" (the profile travels as
+    a token) or "damped-simultaneous" (each player replies its best response to the controller).
+    """
+
+    window: int
+    player: int
+    players: tuple[int, ...]
+    game: Any
+    mechanism: str
+    dynamics: str
+    reserve_bid: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +210,12 @@ class Generic:
 PAYLOAD_TYPES: dict[Kind, tuple[type, ...]] = {
     Kind.QOS_REPORT: (QosReport,),
     Kind.ALLOCATION: (Allocation,),
+    Kind.DEMAND: (DemandReport,),
+    Kind.DYNAMICS: (DynamicsReport,),
+    Kind.WINDOW: (WindowNotice,),
+    Kind.QOE_MODEL: (QoeModelNotice,),
+    Kind.SLICE: (SliceGrant,),
+    Kind.STRATEGY: (Strategy, GameNotice),
 }
 
 

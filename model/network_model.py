@@ -184,6 +184,9 @@ class NetworkModel(mesa.Model):
     # -- the step --------------------------------------------------------------------------
     def step(self) -> None:
         self.world.step()
+        if self.extensions:
+            self.extensions.after_physics()
+        self.world.measure_qos()
         self._apply_handovers()
         mail = self.bus.deliver_due(self.now_s)
         self._activate(mail)

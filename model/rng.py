@@ -47,10 +47,16 @@ class RandomStreams:
         """A 63-bit integer seed for libraries that want one (torch, Mesa's stdlib Random)."""
         return int(named_seed_sequence(self.seed, name).generate_state(2, np.uint64)[0] >> 1)
 
-    def torch_generator(self, name: str):  # noqa: ANN201 - torch imported lazily
-        """A ``torch.Generator`` seeded from stream ``name`` (torch imported only when used)."""
+    def torch_generator(self, name: str, threads: int | None = None):  # noqa: ANN201
+        """A ``torch.Generator`` seeded from stream ``name`` (torch imported only when used).
+
+        ``threads`` (the scenario's ``torch_threads``) sets torch's intra-op thread count, the
+        one process-wide torch setting a run depends on.
+        """
         import torch
 
+        if threads is not None and torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
         gen = torch.Generator()
         gen.manual_seed(self.int_seed(name))
         return gen

@@ -63,7 +63,10 @@ class World:
         self.road_graph = build_road_graph(cfg.area, streams.get("roads"))
         self.roads: RoadArrays = road_arrays(self.road_graph)
         self.bs_pos = cell_sites(cfg.base_stations, cfg.area)
-        self.edge_pos = grid_layout(cfg.edge.count, cfg.area.width_m, cfg.area.height_m)
+        if cfg.base_stations.layout == "road":  # edge servers along the road, like the RSUs
+            self.edge_pos = road_layout(cfg.edge.count, cfg.area.width_m, cfg.area.height_m, 60.0)
+        else:
+            self.edge_pos = grid_layout(cfg.edge.count, cfg.area.width_m, cfg.area.height_m)
         self.cloud_pos = (cfg.area.width_m / 2.0, cfg.area.height_m * 1.25)
         self.n_cells = len(self.bs_pos)
         self.cell_hz = np.full(self.n_cells, cfg.base_stations.bandwidth_mhz * 1e6)
@@ -78,6 +81,7 @@ class World:
         self.alloc_hz = np.zeros(n)
         self.rate_bps = np.zeros(n)
         self.offered_bps = np.full(n, FULL_BUFFER_BPS)
+        self.cpu_hz = np.full(n, np.inf)  # edge computing granted per user (services cap on it)
         self.throughput_bps = np.zeros(n)
         self.delay_ms = np.zeros(n)
         self.jitter_ms = np.zeros(n)
@@ -96,7 +100,8 @@ class World:
         return self.mobility.speed
 
     def step(self) -> None:
-        """Advance mobility, radio, shares and QoS of every user by one slot."""
+        """Advance mobility, radio and shares of every user by one slot (QoS comes after the
+        services in :meth:`measure_qos`)."""
         before = self.mobility.distance.copy()
         self.mobility.step(self.dt)
         self.pos = self.mobility.positions
@@ -104,9 +109,9 @@ class World:
         self.handovers_total += int(self.radio.handover.sum())
         self.alloc_hz = cell_shares(self.radio.serving, self.weight, self.n_cells, self.cell_hz)
         self.rate_bps = self.alloc_hz * self.radio.spectral_eff
-        self._measure_qos()
 
-    def _measure_qos(self) -> None:
+    def measure_qos(self) -> None:
+        """QoS of the slot from the rates and the load the services offered."""
         rate = np.maximum(self.rate_bps, 1.0)
         self.throughput_bps = np.minimum(self.rate_bps, self.offered_bps)
         rho = np.minimum(self.offered_bps / rate, 0.95)

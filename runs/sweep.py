@@ -258,9 +258,11 @@ def _check_same_sweep(folder: Path, plan: SweepPlan) -> None:
 
 def _remove_stale_temporaries(folder: Path) -> None:
     """Hidden temporaries of runs killed mid-write (``run_scenario`` renames only when done)."""
-    runs = folder / RUNS_DIR
-    for entry in runs.glob(".*") if runs.is_dir() else ():
-        shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
+    for entry in (folder / RUNS_DIR).glob(".*"):
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def check_folder(folder: Path, plan: SweepPlan, resume: bool) -> None:
@@ -401,36 +403,49 @@ def run_sweep(plan: SweepPlan, folder: Path, *, backend: str = "local", workers:
               quiet: bool = True) -> SweepOutcome:
     """Run every run of ``plan`` not yet complete in ``folder``; write the results table.
 
-    Ctrl-C stops the workers, keeps every completed run and returns with ``interrupted``
-    set; running the same sweep again with ``resume=True`` finishes it.
+    The backend is started before anything is written. Ctrl-C stops the workers, keeps every
+    completed run and returns with ``interrupted`` set; the same sweep with ``resume=True``
+    finishes it.
 
     Raises:
-        SweepError: the folder cannot be used; BackendUnavailable: Ray is not installed.
+        SweepError: the folder cannot be used.
+        BackendUnavailable: Ray is not installed or cannot be reached.
     """
-    from runs.report import write_results
-    from runs.sweep_backends import execute, import_ray
+    from runs.sweep_backends import import_ray
 
     if backend == "ray":
-        import_ray()  # fail before anything is written
+        import_ray()
     check_folder(folder, plan, resume)
-    (folder / RUNS_DIR).mkdir(parents=True, exist_ok=True)
-    interrupted, attempted = False, {}
-    with FolderLock(folder):
-        complete = open_folder(folder, plan)
-        tasks = _tasks(plan, folder, complete)
-        progress = _Progress(len(plan.runs), len(complete), FailureLog(folder), backend, quiet)
-        runner = make_backend(backend, workers, address) if tasks else None
-        inflight: dict[Any, Any] = {}
-        try:
-            attempted = execute(tasks, runner, retries, progress, inflight) if runner else {}
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            progress.bar.close()
-            if runner is not None:
-                runner.close(kill=interrupted, pending=list(inflight))
-        table = write_results(folder)
-    status = table["status"]
+    todo = [r for r in plan.runs if not is_complete(run_folder(folder, r.run_id), r.digest)]
+    runner = make_backend(backend, workers, address) if todo else None
+    try:
+        (folder / RUNS_DIR).mkdir(parents=True, exist_ok=True)
+        with FolderLock(folder):
+            return _run_locked(plan, folder, runner, retries, quiet)
+    finally:
+        if runner is not None:
+            runner.close()
+
+
+def _run_locked(plan: SweepPlan, folder: Path, runner: Any, retries: int,
+                quiet: bool) -> SweepOutcome:
+    from runs.report import write_results
+    from runs.sweep_backends import execute
+
+    complete = open_folder(folder, plan)
+    tasks = _tasks(plan, folder, complete)
+    progress = _Progress(len(plan.runs), len(complete), FailureLog(folder),
+                         getattr(runner, "name", "-"), quiet)
+    interrupted, attempted, inflight = False, {}, {}
+    try:
+        attempted = execute(tasks, runner, retries, progress, inflight) if tasks else {}
+    except KeyboardInterrupt:
+        interrupted = True
+        runner.close(kill=True, pending=list(inflight))
+    finally:
+        progress.bar.close()
+        _remove_stale_temporaries(folder)  # of runs whose workers were killed mid-write
+    status = write_results(folder)["status"]
     return SweepOutcome(folder, len(plan.runs), int((status == "ok").sum()),
                         sorted(k for k, v in attempted.items() if v == "failed"),
                         int((status == "pending").sum()), len(complete), interrupted)

@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -284,6 +285,18 @@ def import_ray() -> Any:
     return ray
 
 
+def _probe(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast on an unreachable ``host:port`` (Ray itself retries for minutes)."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto", "local" and the like: Ray resolves them
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise BackendUnavailable(f"--address {address}: cannot reach the Ray cluster "
+                                 f"({exc.strerror or exc})") from None
+
+
 class RayBackend:
     """Tasks on a Ray cluster (``address``) or on a local Ray started here, on loopback."""
 
@@ -294,15 +307,25 @@ class RayBackend:
         ray = self._ray = import_ray()
         self._owns = not ray.is_initialized()
         if self._owns:
-            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-            if address:
-                ray.init(address=address, log_to_driver=False, logging_level="WARNING")
-            else:
-                ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False,
-                         _node_ip_address="127.0.0.1", log_to_driver=False,
-                         logging_level="WARNING")
+            self._start(workers, address)
         self.capacity = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         self._remote = ray.remote(num_cpus=1, max_retries=0)(execute_run)
+
+    def _start(self, workers: int | None, address: str | None) -> None:
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        if address:
+            _probe(address)
+        try:
+            if address:
+                self._ray.init(address=address, log_to_driver=False, logging_level="WARNING")
+            else:
+                self._ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False,
+                               _node_ip_address="127.0.0.1", log_to_driver=False,
+                               logging_level="WARNING")
+        except Exception as exc:  # a bad address, a cluster that refuses us
+            where = address or "a local Ray instance"
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise BackendUnavailable(f"--backend ray: cannot start {where}: {message}") from None
 
     def submit(self, payload: dict[str, Any], isolated: bool) -> Any:
         """Submit one task (Ray attributes a worker's death to its task: no isolation needed)."""

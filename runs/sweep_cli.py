@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import signal
 import sys
 
 from runs.report import ReportError, format_table, report
@@ -71,17 +72,27 @@ def _print_outcome(outcome: SweepOutcome, args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
-    """Plan and validate every run, then run the sweep (``twinslice sweep``)."""
+    """Plan and validate every run, then run the sweep (``twinslice sweep``).
+
+    SIGTERM (a batch scheduler ending the job) is handled like Ctrl-C: a resumable stop.
+    """
     _check_counts(args)
     plan = plan_sweep(args.scenario, parse_grid(args.grid), args.seeds, args.overrides, args.seed)
     folder = args.out if args.out is not None else plan.default_folder()
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         outcome = run_sweep(plan, folder, backend=args.backend, workers=args.workers,
                             address=args.address, retries=args.retries, resume=args.resume,
                             quiet=args.quiet)
     except (SweepError, BackendUnavailable) as exc:
         raise _usage_error(str(exc)) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return _print_outcome(outcome, args)
 
 

@@ -111,9 +111,10 @@ class VideoParams:
         span=(0.1, 3600.0),
     )
     startup_counts_as_rebuffer: bool = _f(
-        True,
-        "count the wait for each video's first chunk as rebuffer time (with swiping, startup"
-        " stalls are the dominant stalls)",
+        False,
+        "count the wait for each video's first chunk as rebuffer time; off by default: the"
+        " seed's R is rebuffering, and standard models (ITU-T P.1203) treat initial loading"
+        " separately; on, swipe startups dominate R",
     )
 
     def check(self) -> str | None:
@@ -137,7 +138,11 @@ class VideoCatalogue:
 
 @dataclass(slots=True)
 class VideoState:
-    """Per-user playback state (struct of arrays, all of length n_users)."""
+    """Per-user playback state (struct of arrays, all of length n_users).
+
+    Content is measured in seconds of video: ``downloaded_s`` of the current video equals
+    ``buffer_s + played_video_s``; ``buffer_quality_s`` is the quality-weighted buffer content.
+    """
 
     catalogue: VideoCatalogue
     video_id: np.ndarray
@@ -161,7 +166,22 @@ class VideoState:
 
 @dataclass(frozen=True, slots=True)
 class VideoSlot:
-    """What happened to every user during one slot (arrays of length n_users)."""
+    """What happened to every user during one slot (arrays of length n_users).
+
+    Attributes:
+        bits: bits downloaded in the slot.
+        rebuffer_s: stall seconds (including startup when ``startup_counts_as_rebuffer``).
+        startup_s: stall seconds spent waiting for a video's first chunk.
+        played_s: seconds of content played.
+        quality_s: played seconds weighted by their quality Q (sums exactly over windows).
+        quality: mean Q of what was played (0 when nothing was played).
+        bitrate_mbps: ladder bitrate of the chunk in flight or last fetched (0 when idle).
+        switches: summed |Delta Q| between consecutive chunks (smoothness term of MPC QoE).
+        requests: new video requests (swipes) in the slot.
+        playing: whether a session is active at the end of the slot.
+        demand_bps: demanded bit rate for schedulers, bitrate x (1 + buffer deficit /
+            refill horizon), 0 when nothing is left to fetch.
+    """
 
     bits: np.ndarray
     rebuffer_s: np.ndarray

@@ -23,7 +23,8 @@ from model.services.video import (
 
 # Videos long enough never to finish within a test, no swipes: deterministic playback.
 LONG = VideoParams(
-    request_rate_per_min=0.0, duration_min_s=1000.0, duration_mean_s=1001.0, duration_max_s=1002.0
+    request_rate_per_min=0.0, duration_min_s=1000.0, duration_mean_s=1001.0, duration_max_s=1002.0,
+    startup_counts_as_rebuffer=True,
 )
 
 
@@ -78,6 +79,10 @@ def test_startup_stall_is_first_chunk_time() -> None:
     assert first.played_s[0] == pytest.approx(1.0 - startup)
     assert first.bits[0] == pytest.approx(theta)  # buffer far from its cap: link fully used
     assert second.rebuffer_s[0] == 0.0
+    # by default (startup not counted as rebuffering) the same slot shows no rebuffer
+    _, (plain, _) = _run(dataclasses.replace(LONG, startup_counts_as_rebuffer=False),
+                         np.array([theta]), 2)
+    assert plain.rebuffer_s[0] == 0.0 and plain.startup_s[0] == pytest.approx(startup)
 
 
 def test_starvation_below_lowest_bitrate_follows_chunk_arithmetic() -> None:
@@ -146,7 +151,8 @@ def test_finished_video_stops_session_and_demand() -> None:
     seed=st.integers(0, 2**16),
 )
 def test_playback_invariants(throughput, rate, dt, abr, seed) -> None:  # noqa: ANN001
-    params = dataclasses.replace(VideoParams(), request_rate_per_min=rate, abr=abr)
+    params = dataclasses.replace(VideoParams(), request_rate_per_min=rate, abr=abr,
+                                 startup_counts_as_rebuffer=True)
     theta = np.array(throughput)
     rng = np.random.default_rng(seed)
     state = init_video(theta.size, params, rng)

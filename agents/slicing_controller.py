@@ -1,0 +1,487 @@
+"""The slicing controller: the level-two DA that runs the slice windows (seed 000 Sec. III.D).
+
+It lives on the cloud node and knows users only through the level-one DAs' messages. Each
+slice window it
+
+1. opens the window: its length is the first window's, the fixed one of schemes without
+   adaptive windows, or the adaptive window of Sec. III.D.2 — the network dynamics analysed
+   from the DAs' DYNAMICS reports (``dynamics_index``), discretised into five stages
+   (``slice_window_for``), with stage thresholds tuned by the DAs' QoE feedback, their ELA
+   achievable ratio (``tune_thresholds``) — and sends a WINDOW notice to every level-one DA;
+2. collects their DEMAND reports (until all arrived or ``COLLECT_DEADLINE_S``) and abstracts the
+   demand distribution by (service type = ELA tier, base station) (Sec. III.D.1);
+3. slices: greedy (or demand-proportional) directly; the best-response game or proportional
+   share (Kelly) as message rounds with the :class:`agents.level_two.LevelTwoDA` players —
+   Gauss-Seidel token passing or damped simultaneous replies, every hop one STRATEGY message
+   over the topology — until no player improved by more than epsilon, ``max_rounds`` are spent
+   or ``ROUND_BUDGET`` of the window has passed;
+4. certifies the final profile (regrets by exact best response, Nash gap, NashConv, welfare,
+   centralised optimum, price of anarchy), reserves the slices in the model's ledger (owner =
+   group key, the previous window's reservations released first) and sends SLICE grants to
+   every edge orchestrator.
+
+Which information each step uses is stated where it is used; the dynamics analysis runs on
+reports one window old, since the DAs report dynamics together with their demand (after the
+window length must already be known).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import mesa
+import numpy as np
+
+from agents.base import NetAgent
+from model.messages import (
+    DemandReport,
+    DynamicsReport,
+    GameNotice,
+    Kind,
+    Message,
+    SliceGrant,
+    Strategy,
+    WindowNotice,
+)
+from model.resources import Kind as Res
+from policies.slicing import (
+    DemandDistribution,
+    DemandRecord,
+    EquilibriumCertificate,
+    RoundRecord,
+    SlicingGame,
+    SlicingParams,
+    Trajectory,
+    aggregate_demand,
+    certify_game,
+    certify_kelly,
+    decide_slices,
+    dynamics_index,
+    feasible_slices,
+    game_from_distribution,
+    kelly_nash_gap,
+    kelly_shares,
+    nash_gap,
+    potential,
+    slice_window_for,
+    tune_thresholds,
+)
+
+# Demand reports need two hops edge <-> cloud (~2 slots); a DA silent this long is left out.
+COLLECT_DEADLINE_S = 10.0
+# Share of a window the game may spend in rounds before its current profile is certified, so
+# slices of a window are always granted well inside it.
+ROUND_BUDGET = 0.5
+# DYNAMICS reports kept per user for the dynamics analysis (rate of change needs two).
+HISTORY = 3
+GAME_MECHANISMS = ("game", "kelly")
+DEMAND_OF_KIND = {"comm": "comm_hz", "compute": "cpu_hz"}
+
+
+# --- pure helpers: demand abstraction and dynamics analysis -----------------------------------
+
+
+def demand_records(reports: Sequence[DemandReport], service_of: Callable[[DemandReport], str],
+                   kinds: Sequence[str]) -> list[DemandRecord]:
+    """Turn DEMAND reports into the abstraction's records (users without a cell are skipped).
+
+    Gains: the DA's QoE gain per Hz (``gain_per_hz``) for bandwidth; computing is the other
+    half of a Leontief pair (playback needs both), so its gain at the demand is the same QoE
+    gain, per cycle. A DA without a fitted QoE model reports no gain; it gets the neutral prior
+    "meeting the demand lifts QoE by one MOS point".
+    """
+    out = []
+    for r in sorted(reports, key=lambda rep: rep.user):
+        if r.cell < 0:
+            continue
+        amount = {k: max(float(getattr(r, DEMAND_OF_KIND[k])), 0.0) for k in kinds}
+        comm = amount.get("comm", 0.0)
+        gain_at_demand = r.gain_per_hz * comm if r.gain_per_hz > 0 and comm > 0 else 1.0
+        gain = tuple(gain_at_demand / amount[k] if amount[k] > 0 else 0.0 for k in kinds)
+        out.append(DemandRecord(r.user, service_of(r), r.cell, tuple(amount[k] for k in kinds),
+                                gain, r.ela))
+    return out
+
+
+def split_shared_pools(dist: DemandDistribution,
+                       edge_of_station: Mapping[int, int]) -> DemandDistribution:
+    """Split each shared pool (e.g. "compute") into one pool per edge server ("compute@edge0").
+
+    A base station hangs off one edge server, so a group can use only its own edge's computing.
+    """
+    edge_of_row = np.array([edge_of_station[b] for _, b in dist.keys], dtype=int)
+    edges = sorted(set(edge_of_row.tolist()))
+    pools: list[str] = []
+    cols: list[tuple[int, int | None]] = []
+    for p, name in enumerate(dist.pools):
+        if "@" in name:
+            pools.append(name)
+            cols.append((p, None))
+            continue
+        for e in edges:
+            pools.append(f"{name}@edge{e}")
+            cols.append((p, e))
+
+    def column(arr: np.ndarray, p: int, e: int | None) -> np.ndarray:
+        return arr[:, p] if e is None else np.where(edge_of_row == e, arr[:, p], 0.0)
+
+    def stack(arr: np.ndarray) -> np.ndarray:
+        if not cols:
+            return np.zeros((len(dist.keys), 0))
+        return np.stack([column(arr, p, e) for p, e in cols], axis=1)
+
+    return dataclasses.replace(dist, pools=tuple(pools), demand=stack(dist.demand),
+                               gain_scale=stack(dist.gain_scale))
+
+
+def _component(b: np.ndarray, c: np.ndarray, handovers: float, interval_min: float,
+               params: SlicingParams, j: int) -> float:
+    only = tuple(1.0 if k == j else 0.0 for k in range(3))
+    return dynamics_index(b, c, handovers, interval_min,
+                          dataclasses.replace(params, dynamics_weights=only))
+
+
+def window_dynamics(history: Mapping[int, Sequence[DynamicsReport]], interval_min: float,
+                    params: SlicingParams) -> float:
+    """Dynamics index in [0, 1) from the users' latest DYNAMICS reports (Sec. III.D.2).
+
+    Components, each evaluated by ``dynamics_index`` and weighted by ``dynamics_weights``:
+    variability = the emulated standard deviation of B and C in the latest forecasts (a
+    two-point +-sigma series has exactly that deviation); rate = change of the forecast means
+    between successive reports, ``interval_min`` apart; handovers = those counted between the
+    reports (or over the last interval when a user has one report).
+    """
+    rows = [list(h)[-HISTORY:] for h in history.values() if h]
+    if not rows:
+        return 0.0
+    s = min(len(r) for r in rows)
+    rows = [r[-s:] for r in rows]
+    last = [r[-1] for r in rows]
+    spread_b = np.array([[x.b_mean - x.b_std, x.b_mean + x.b_std] for x in last])
+    spread_c = np.array([[x.c_mean - x.c_std, x.c_mean + x.c_std] for x in last])
+    means_b = np.array([[x.b_mean for x in r] for r in rows])
+    means_c = np.array([[x.c_mean for x in r] for r in rows])
+    handovers = sum(x.handovers for r in rows for x in (r[1:] if s > 1 else r))
+    parts = (
+        _component(spread_b, spread_c, 0.0, interval_min, params, 0),
+        _component(means_b, means_c, 0.0, interval_min, params, 1),
+        _component(means_b, means_c, float(handovers), interval_min, params, 2),
+    )
+    weights = np.asarray(params.dynamics_weights, dtype=float)
+    return float(np.dot(weights, parts) / weights.sum())
+
+
+def as_profile(x: np.ndarray) -> tuple[tuple[float, ...], ...]:
+    """A profile array as the nested tuples a STRATEGY message carries."""
+    return tuple(tuple(float(v) for v in row) for row in np.atleast_2d(x))
+
+
+def strategy_size(n_rows: int, n_pools: int) -> int:
+    """Bytes of a STRATEGY message: header + the profile's float64s."""
+    return 48 + 8 * n_rows * n_pools
+
+
+# --- the window's state and outcome ------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class WindowState:
+    """What the controller knows about the window it is running."""
+
+    index: int
+    start_s: float
+    length_s: float
+    dynamics_index: float
+    thresholds: tuple[float, ...]
+    ela_feedback: float
+    deadline_s: float
+    phase: str = "collect"  # collect -> rounds (game, kelly) -> done
+    demands: dict[int, DemandReport] = field(default_factory=dict)
+    decided_at_s: float = float("nan")
+    dist: DemandDistribution | None = None
+    game: SlicingGame | None = None
+    capacities: np.ndarray | None = None
+    players: tuple[int, ...] = ()
+    profile: np.ndarray | None = None
+    round: int = 0
+    round_deadline_s: float = float("inf")
+    replies: dict[int, tuple[np.ndarray, float]] = field(default_factory=dict)
+    records: list[RoundRecord] = field(default_factory=list)
+    improvements: list[float] = field(default_factory=list)
+    strategy_base: int = 0
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class WindowOutcome:
+    """A concluded window: the problem, the slices granted, and how they were reached."""
+
+    window: WindowState
+    mechanism: str
+    dist: DemandDistribution
+    game: SlicingGame
+    profile: np.ndarray
+    slices: np.ndarray
+    members: tuple[tuple[int, ...], ...]
+    welfare: float
+    optimum_welfare: float
+    certificate: EquilibriumCertificate | None
+    trajectory: Trajectory | None
+    messages: int
+    granted_at_s: float
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return tuple(f"{s}@bs{b}" for s, b in self.dist.keys)
+
+
+# --- the agent -----------------------------------------------------------------------------------
+
+
+class SlicingController(NetAgent):
+    """Level-two DA on the cloud: slice windows, demand abstraction, slicing, grants."""
+
+    role = "level_two"
+
+    def __init__(self, model: mesa.Model, ext: Any, record: Callable[[WindowOutcome], None],
+                 player_for: Callable[[str], int]) -> None:
+        super().__init__(model, model.cloud.node)
+        self.ext = ext
+        self.params: SlicingParams = ext.slicing_params
+        for kind in self.params.resource_kinds:
+            if kind not in DEMAND_OF_KIND:
+                raise ValueError(f"slicing.resource_kinds: level-one DAs report no {kind!r} demand")
+        self.record = record
+        self.player_for = player_for
+        self.gen = model.streams.get("level-two")
+        self.thresholds = tuple(self.params.stage_thresholds)
+        self.history: dict[int, list[DynamicsReport]] = {}
+        self.lengths_s: list[float] = []
+        self.window: WindowState | None = None
+        self.next_start_s = 0.0
+        self.granted: tuple[str, ...] = ()
+        self.last_strategy: dict[tuple[str, str], float] = {}
+        self.late_reports = 0
+        model.wake(self, 0.0)
+
+    # -- inbox and timers ---------------------------------------------------------------------
+    def act(self) -> None:
+        for msg in self.take_inbox():
+            self._receive(msg)
+        w, now = self.window, self.model.now_s + 1e-9
+        if w is None or (w.phase == "done" and now >= self.next_start_s):
+            self._open_window()
+        elif w.phase == "collect" and (len(w.demands) >= len(self.ext.das) or now >= w.deadline_s):
+            self._decide(w)
+        elif w.phase == "rounds" and now >= w.round_deadline_s:
+            self._finish(w, converged=False)
+
+    def _receive(self, msg: Message) -> None:
+        p, w = msg.payload, self.window
+        if msg.kind is Kind.DEMAND:
+            if w is not None and w.phase == "collect" and p.window == w.index:
+                w.demands[p.user] = p
+            else:
+                self.late_reports += 1
+        elif msg.kind is Kind.DYNAMICS:
+            hist = self.history.setdefault(p.user, [])
+            hist.append(p)
+            del hist[:-HISTORY]
+        elif msg.kind is Kind.STRATEGY and isinstance(p, Strategy):
+            if w is not None and w.phase == "rounds" and (p.window, p.round) == (w.index, w.round):
+                self._on_strategy(w, p)
+
+    # -- slice windows (Sec. III.D.2, adaptive slice window) ------------------------------------
+    def _open_window(self) -> None:
+        now = self.model.now_s
+        index = 0 if self.window is None else self.window.index + 1
+        if self.window is not None:
+            self.lengths_s.append(self.window.length_s)
+        length_s, dyn, feedback = self._window_length(index)
+        w = WindowState(index, now, length_s, dyn, self.thresholds, feedback,
+                        deadline_s=now + COLLECT_DEADLINE_S)
+        self.window = w
+        self.next_start_s = now + length_s
+        self.ext.begin_window(index, now, length_s)
+        notice = WindowNotice(index, now, length_s)
+        for da in self.ext.das:
+            self.send(da.unique_id, Kind.WINDOW, notice)
+        self.model.wake(self, w.deadline_s)
+        self.model.wake(self, self.next_start_s)
+
+    def _window_length(self, index: int) -> tuple[float, float, float]:
+        """(length s, dynamics index, QoE feedback) of window ``index``."""
+        das = self.ext.cfg.das
+        if index == 0:
+            return das.first_window_min * 60.0, float("nan"), float("nan")
+        if self.ext.policies.window == "fixed":
+            return das.fixed_window_min * 60.0, float("nan"), float("nan")
+        ratios = [h[-1].ela_ratio for h in self.history.values() if h]
+        finite = [r for r in ratios if np.isfinite(r)]
+        feedback = float(np.mean(finite)) if finite else float("nan")
+        if finite:
+            self.thresholds = tune_thresholds(self.thresholds, feedback, self.params)
+        interval_min = float(np.mean(self.lengths_s[-(HISTORY - 1):])) / 60.0
+        dyn = window_dynamics(self.history, interval_min, self.params)
+        minutes = slice_window_for(dyn, self.thresholds, self.params.window_stages_min)
+        return minutes * 60.0, dyn, feedback
+
+    # -- demand abstraction and the mechanism (Sec. III.D.1-2) ---------------------------------
+    def _decide(self, w: WindowState) -> None:
+        w.decided_at_s = self.model.now_s
+        params = self.params
+        records = demand_records(list(w.demands.values()), self._service_of,
+                                 params.resource_kinds)
+        if not records:
+            w.phase = "done"
+            return
+        edge_of = {j: int(e) for j, e in enumerate(self.model.topology.cell_edge)}
+        dist = split_shared_pools(aggregate_demand(records, params), edge_of)
+        caps = self._capacities(dist.pools)
+        w.dist, w.capacities = dist, caps
+        if params.mechanism not in GAME_MECHANISMS:
+            d = decide_slices(dist, caps, params)
+            self._conclude(w, d.game, d.slices, d.slices, d.welfare, d.optimum_welfare)
+            return
+        self._start_game(w, game_from_distribution(dist, caps, params))
+
+    def _service_of(self, r: DemandReport) -> str:
+        return self.ext.group_key(r.cell, r.ela).rsplit("@", 1)[0]
+
+    def _pool_node(self, pool: str) -> tuple[str, Res]:
+        kind, where = pool.split("@")
+        if where.startswith("edge"):
+            return self.model.edges[int(where.removeprefix("edge"))].node, Res(kind)
+        return self.model.cells[int(where.removeprefix("bs"))].node, Res(kind)
+
+    def _capacities(self, pools: Sequence[str]) -> np.ndarray:
+        """What the slices may use: free capacity plus what our own groups hold now."""
+        ledger, out = self.model.ledger, []
+        for pool in pools:
+            node, kind = self._pool_node(pool)
+            mine = sum(ledger.held(node, kind, key) for key in self.granted)
+            out.append(ledger.free(node, kind) + mine)
+        return np.array(out, dtype=float)
+
+    # -- best-response rounds as messages --------------------------------------------------------
+    def _start_game(self, w: WindowState, game: SlicingGame) -> None:
+        params = self.params
+        w.game = game
+        w.players = tuple(self.player_for(f"{s}@bs{b}") for s, b in w.dist.keys)
+        w.profile = self._warm_start(w.dist, game)
+        w.phase = "rounds"
+        w.round_deadline_s = w.start_s + ROUND_BUDGET * w.length_s
+        w.strategy_base = self.model.bus.sent[Kind.STRATEGY.value]
+        w.records = [self._round_record(w, 0)]
+        size = 64 + 8 * (3 * game.n_players * game.n_pools + 2 * game.n_pools + game.n_players)
+        for i, pid in enumerate(w.players):
+            self.send(pid, Kind.STRATEGY, GameNotice(w.index, i, w.players, game, params.mechanism,
+                                                     params.dynamics, params.kelly_reserve_bid),
+                      size)
+        self.model.wake(self, w.round_deadline_s)
+        self._next_round(w)
+
+    def _warm_start(self, dist: DemandDistribution, game: SlicingGame) -> np.ndarray:
+        """Players start from their last window's strategies (0 for new groups or pools)."""
+        x = np.array([[self.last_strategy.get((f"{s}@bs{b}", pool), 0.0) for pool in dist.pools]
+                      for s, b in dist.keys]).reshape(game.n_players, game.n_pools)
+        x = np.minimum(x, game.caps)
+        if self.params.mechanism == "game" and game.variant == "capacity-coupled":
+            x = feasible_slices(x, game.capacities)
+        return x
+
+    def _next_round(self, w: WindowState) -> None:
+        w.round += 1
+        w.replies = {}
+        n = len(w.players)
+        size = strategy_size(n, w.game.n_pools)
+        state = Strategy(w.index, w.round, -1, as_profile(w.profile), 0.0)
+        if self.params.dynamics == "sequential":
+            order = self.gen.permutation(n) if self.params.player_order == "shuffled" else range(n)
+            order = [int(i) for i in order]
+            route = tuple(w.players[i] for i in order[1:]) + (self.unique_id,)
+            self.send(w.players[order[0]], Kind.STRATEGY, dataclasses.replace(state, route=route),
+                      size)
+            return
+        for pid in w.players:
+            self.send(pid, Kind.STRATEGY, dataclasses.replace(state, route=(self.unique_id,)), size)
+
+    def _on_strategy(self, w: WindowState, s: Strategy) -> None:
+        if self.params.dynamics == "sequential":
+            w.profile = np.array(s.profile, dtype=float)
+            improvement = s.improvement
+        else:
+            w.replies[s.player] = (np.array(s.profile[0], dtype=float), s.improvement)
+            if len(w.replies) < len(w.players):
+                return
+            eta = self.params.damping
+            if self.params.mechanism == "game" and w.game.variant == "capacity-coupled":
+                eta = min(eta, 1.0 / len(w.players))  # keeps every iterate within capacity
+            responses = np.stack([w.replies[i][0] for i in range(len(w.players))])
+            w.profile = (1.0 - eta) * w.profile + eta * responses
+            improvement = max(v[1] for v in w.replies.values())
+        w.improvements.append(float(improvement))
+        w.records.append(self._round_record(w, w.round))
+        if improvement <= self.params.epsilon:
+            self._finish(w, converged=True)
+        elif w.round >= self.params.max_rounds:
+            self._finish(w, converged=False)
+        else:
+            self._next_round(w)
+
+    def _round_record(self, w: WindowState, r: int) -> RoundRecord:
+        """Monitor of the dynamics (not used to decide): potential and Nash gap per round."""
+        x, game = w.profile.copy(), w.game
+        if self.params.mechanism == "kelly":
+            return RoundRecord(r, x, float("nan"),
+                               kelly_nash_gap(game, x, self.params.kelly_reserve_bid))
+        return RoundRecord(r, x, potential(game, x), nash_gap(game, x))
+
+    def _finish(self, w: WindowState, converged: bool) -> None:
+        game, x, reserve = w.game, w.profile, self.params.kelly_reserve_bid
+        if self.params.mechanism == "kelly":
+            cert = certify_kelly(game, x, reserve)
+            slices = kelly_shares(game, x, reserve)
+        else:
+            cert = certify_game(game, x)
+            slices = feasible_slices(x, w.capacities)
+        for i, (s, b) in enumerate(w.dist.keys):
+            for p, pool in enumerate(w.dist.pools):
+                self.last_strategy[(f"{s}@bs{b}", pool)] = float(x[i, p])
+        trajectory = Trajectory(tuple(w.records), converged)
+        self._conclude(w, game, x, slices, cert.welfare, cert.optimum_welfare, cert, trajectory)
+
+    # -- grants (ledger + SLICE messages) ---------------------------------------------------------
+    def _conclude(self, w: WindowState, game: SlicingGame, profile: np.ndarray,
+                  slices: np.ndarray, welfare: float, optimum: float,
+                  cert: EquilibriumCertificate | None = None,
+                  trajectory: Trajectory | None = None) -> None:
+        dist = w.dist
+        groups = tuple(f"{s}@bs{b}" for s, b in dist.keys)
+        self._reserve(groups, dist.pools, slices)
+        members = tuple(
+            tuple(sorted(r.user for r in w.demands.values()
+                         if r.cell >= 0 and self.ext.group_key(r.cell, r.ela) == key))
+            for key in groups)
+        grant = SliceGrant(w.index, groups, members, dist.pools, as_profile(slices))
+        for orch in self.ext.orchestrators:
+            self.send(orch.unique_id, Kind.SLICE, grant)
+        w.phase = "done"
+        messages = self.model.bus.sent[Kind.STRATEGY.value] - w.strategy_base if w.players else 0
+        self.record(WindowOutcome(w, self.params.mechanism, dist, game, np.array(profile),
+                                  np.array(slices), members, welfare, optimum, cert, trajectory,
+                                  messages, self.model.now_s))
+
+    def _reserve(self, groups: tuple[str, ...], pools: tuple[str, ...], slices: np.ndarray) -> None:
+        """Release the previous window's reservations, then hold this window's (ledger-checked)."""
+        ledger = self.model.ledger
+        for key in self.granted:
+            ledger.release_owner(key)
+        for i, key in enumerate(groups):
+            for p, pool in enumerate(pools):
+                if slices[i, p] > 0:
+                    node, kind = self._pool_node(pool)
+                    ledger.reserve(node, kind, key, float(slices[i, p]))
+        self.granted = groups

@@ -1,0 +1,267 @@
+"""The video service of seed 000 Sec. IV with its level-one DAs, orchestrators and level-two DAs.
+
+Physics (vectorised, every slot, after the world's radio): playback of every user
+(``model.services.video``) at the rate its allocation gives, capped by the edge computing it
+was granted (``cycles_per_bit``); engagement-driven swiping; the load the service offers feeds
+the world's QoS. At each user's report: the window's rebuffering R, quality Q, behavioural
+dynamics B (swipe rate) and environmental complexity C (speed); the user's true experience
+(the expected MOS of its own principle, ``expected_mos``: the "real-time QoE" of Fig. 5(b)) and
+a MOS feedback drawn from it (``sample_mos``) that only the user's level-one DA sees.
+
+Agents: one :class:`agents.level_one.LevelOneDA` per user on its home edge server, one
+:class:`agents.orchestrator.EdgeOrchestrator` per edge server, and the level-two DAs of
+``agents.level_two`` on the cloud. The ELA achievable ratio of a user in a slicing window is the
+share of its real-time QoE samples in that window at or above its ELA (seed 000 Sec. IV).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from agents.level_one import LevelOneDA
+from agents.orchestrator import EdgeOrchestrator
+from model.config import ConfigError
+from model.messages import QoeModelNotice, SliceGrant
+from model.schemes import policies_for
+from model.services.behaviour import (
+    behavioural_dynamics,
+    environmental_complexity,
+    expected_mos,
+    init_population,
+    sample_mos,
+    swipe_rate_scale,
+    true_impact,
+    update_engagement,
+)
+from model.services.video import init_video, step_video
+from policies.qoe.bandwidth import VideoQosMapping
+from policies.scheduling.params import SchedulerParams
+
+PERCENTILES = (10, 25, 50, 75, 90)
+
+
+def _with(params: Any, **changes: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(params, **changes)
+
+
+def check_scheme(cfg: Any) -> None:
+    """Reject a scheduler/slicing choice that contradicts the named scheme (never drop it)."""
+    pol = policies_for(cfg.scenario.scheme)
+    defaults = (SchedulerParams().scheduler, None)
+    if cfg.scheduler.scheduler not in (pol.scheduler, defaults[0]):
+        raise ConfigError(
+            f"scheduler.scheduler: {cfg.scheduler.scheduler!r} contradicts scenario.scheme="
+            f"{cfg.scenario.scheme} (which uses {pol.scheduler!r})")
+
+
+class VideoExtension:
+    """Video users, their DAs and the slicing that serves them."""
+
+    def __init__(self, model: Any) -> None:
+        check_scheme(model.cfg)
+        self.model = model
+        self.cfg = cfg = model.cfg
+        self.policies = policies_for(cfg.scenario.scheme)
+        self.scheduler_params = _with(cfg.scheduler, scheduler=self.policies.scheduler)
+        self.slicing_params = _with(cfg.slicing, mechanism=self.policies.slicing)
+        self.cycles_per_bit = VideoQosMapping().cycles_per_bit
+        n = model.world.n
+        self.rng = model.streams.get("video")
+        self.rng_fb = model.streams.get("feedback")
+        self.state = init_video(n, cfg.video, self.rng)
+        self.pop = init_population(n, cfg.behaviour, model.streams.get("users"))
+        self.acc = {k: np.zeros(n) for k in ("played", "rebuffer", "quality", "requests", "elapsed")}
+        self.qoe_now = np.full(n, np.nan)
+        self.b_now = np.ones(n)
+        self.c_now = np.ones(n)
+        world = model.world
+        world.cpu_hz = self._initial_cpu()
+        self.samples: list[pd.DataFrame] = []
+        self.fit_log: list[dict[str, Any]] = []
+        self.demand_log: list[dict[str, Any]] = []
+        self.windows: list[tuple[int, float, float]] = []
+        self.window_index = -1
+        self.das = [self._make_da(u) for u in model.users]
+        self.orchestrators = [EdgeOrchestrator(model, e.node, e.index, self) for e in model.edges]
+        from agents.level_two import build_level_two
+
+        self.level_two = build_level_two(model, self)
+        self.controller_id = self.level_two.controller_id
+
+    def _make_da(self, user: Any) -> LevelOneDA:
+        edge = self.model.edge_agent_of_cell(user.cell)
+        da = LevelOneDA(self.model, edge.node, user.unique_id, self.pop.ela[user.index], self)
+        user.manager = da.unique_id
+        return da
+
+    def _initial_cpu(self) -> np.ndarray:
+        w = self.model.world
+        edge_of_user = self.model.topology.cell_edge[w.serving]
+        counts = np.bincount(edge_of_user, minlength=len(self.model.edges))
+        return self.edge_cpu_hz(0) / np.maximum(counts[edge_of_user], 1)
+
+    # -- lookups for agents ----------------------------------------------------------------
+    def edge_cpu_hz(self, edge_index: int) -> float:
+        return self.cfg.edge.cpu_gcycles * 1e9
+
+    def orchestrator_of_cell(self, cell: int) -> int:
+        return self.orchestrators[int(self.model.topology.cell_edge[cell])].unique_id
+
+    def tier(self, ela: float) -> int:
+        lo, hi, k = self.cfg.behaviour.ela_low, self.cfg.behaviour.ela_high, self.cfg.das.ela_tiers
+        return int(np.clip(np.floor((ela - lo) / max(hi - lo, 1e-9) * k), 0, k - 1))
+
+    def group_key(self, cell: int, ela: float) -> str:
+        """The slicing group of a user: its cell and its ELA tier (``video/t<k>@bs<j>``)."""
+        return f"video/t{self.tier(ela)}@bs{cell}"
+
+    def slice_units(self, notices: list[QoeModelNotice]) -> dict[str, list[QoeModelNotice]]:
+        units: dict[str, list[QoeModelNotice]] = {}
+        for n in sorted(notices, key=lambda x: x.user):
+            units.setdefault(self.group_key(n.cell, n.ela), []).append(n)
+        return units
+
+    def unit_budget(self, key: str, members: list[QoeModelNotice], grant: SliceGrant | None,
+                    edge_cpu: float) -> tuple[float, float]:
+        """(bandwidth Hz, cycles/s) of a slicing group: its grant, or a fair share before any."""
+        cell = members[0].cell
+        edge = int(self.model.topology.cell_edge[cell])
+        if grant is not None and key in grant.groups:
+            g = grant.groups.index(key)
+            pools = dict(zip(grant.pools, grant.slices[g], strict=True))
+            return pools.get(f"comm@bs{cell}", 0.0), pools.get(f"compute@edge{edge}", pools.get("compute", 0.0))
+        w = self.model.world
+        in_cell = max(int(np.sum(w.serving == cell)), 1)
+        on_edge = max(int(np.sum(self.model.topology.cell_edge[w.serving] == edge)), 1)
+        return w.cell_hz[cell] * len(members) / in_cell, edge_cpu * len(members) / on_edge
+
+    def begin_window(self, index: int, start_s: float, length_s: float) -> None:
+        """Record the slicing window the level-two DAs opened (for the ELA ratio per window)."""
+        self.window_index = index
+        self.windows.append((index, start_s, length_s))
+
+    # -- physics ---------------------------------------------------------------------------
+    def after_physics(self) -> None:
+        w, dt = self.model.world, self.model.slot_s
+        cap = np.minimum(w.rate_bps, w.cpu_hz / self.cycles_per_bit)
+        scale = swipe_rate_scale(self.pop.propensity, self.pop.engagement, self.cfg.behaviour)
+        slot = step_video(self.state, cap, dt, self.cfg.video, self.rng, None, scale)
+        w.offered_bps = slot.bits / dt
+        a = self.acc
+        a["played"] += slot.played_s
+        a["rebuffer"] += slot.rebuffer_s
+        a["quality"] += slot.quality_s
+        a["requests"] += slot.requests
+        a["elapsed"] += dt
+
+    def report_extras(self, due: np.ndarray) -> dict[str, np.ndarray]:
+        a, cfg = self.acc, self.cfg
+        minutes = np.maximum(a["elapsed"][due], 1e-9) / 60.0
+        r = a["rebuffer"][due] / minutes
+        played = a["played"][due]
+        q = np.divide(a["quality"][due], played, out=np.zeros(len(due)), where=played > 0)
+        swipes = a["requests"][due] / minutes
+        b = behavioural_dynamics(swipes, cfg.behaviour)
+        c = environmental_complexity(self.model.world.speed[due], cfg.behaviour)
+        pop = self.pop
+        impact = true_impact(b, c, pop.beta_b[due], pop.beta_c[due])
+        qoe = expected_mos(pop.principle[due], r, q, cfg.mos, impact)
+        mos = sample_mos(pop.principle[due], r, q, cfg.mos, self.rng_fb, impact)
+        pop.engagement[due] = update_engagement(pop.engagement[due], qoe, pop.ela[due], cfg.behaviour)
+        self.qoe_now[due], self.b_now[due], self.c_now[due] = qoe, b, c
+        for v in a.values():
+            v[due] = 0.0
+        self._record(due, qoe, mos, r, q, b, c)
+        return {"rebuffer": r, "quality": q, "behaviour": b, "environment": c, "mos": mos,
+                "swipes": swipes, "buffer_s": self.state.buffer_s[due]}
+
+    def _record(self, due, qoe, mos, r, q, b, c) -> None:  # noqa: ANN001
+        self.samples.append(pd.DataFrame({
+            "time_s": np.full(len(due), self.model.now_s), "user": due,
+            "window": np.full(len(due), self.window_index), "qoe": qoe, "mos": mos,
+            "ela": self.pop.ela[due], "rebuffer_s_per_min": r, "quality": q, "B": b, "C": c,
+        }))
+
+    # -- logs written by agents ------------------------------------------------------------
+    def log_fit(self, da: LevelOneDA, reason: str) -> None:
+        m, sel = da.qoe_model, da.selection
+        self.fit_log.append({
+            "time_s": self.model.now_s, "user": self.model.agent(da.user_id).index,
+            "reason": reason, "selected": ",".join(sel.selected) if sel else "",
+            "dcc": ",".join(f"{k}={v:.3f}" for k, v in zip(sel.candidates, sel.dcc, strict=True)) if sel else "",
+            "structure": m.structure_id, "rmse": m.rmse, "r2": m.r2, "n_obs": m.n_obs,
+        })
+
+    def log_demand(self, da: LevelOneDA, notice: Any, est: Any, structure: str) -> None:
+        self.demand_log.append({
+            "time_s": self.model.now_s, "user": self.model.agent(da.user_id).index,
+            "window": notice.window, "window_s": notice.length_s, "comm_mhz": est.bandwidth_hz / 1e6,
+            "cpu_gcycles": est.cpu_hz / 1e9, "predicted_qoe": est.predicted_qoe,
+            "attainable": bool(est.attainable), "structure": structure,
+        })
+
+    # -- outputs ---------------------------------------------------------------------------
+    def model_reporters(self) -> dict[str, Any]:
+        def ela_now(m: Any) -> float:
+            ok = ~np.isnan(self.qoe_now)
+            return float(np.mean(self.qoe_now[ok] >= self.pop.ela[ok])) if ok.any() else float("nan")
+
+        reporters = {
+            "qoe_mean": lambda m: float(np.nanmean(self.qoe_now)) if (~np.isnan(self.qoe_now)).any() else float("nan"),
+            "ela_ratio": ela_now,
+            "window": lambda m: self.window_index,
+            "window_s": lambda m: self.windows[-1][2] if self.windows else float("nan"),
+            "buffer_mean_s": lambda m: float(np.mean(self.state.buffer_s)),
+        }
+        reporters.update(self.level_two.model_reporters())
+        return reporters
+
+    def user_columns(self) -> dict[str, np.ndarray]:
+        return {"qoe": self.qoe_now.copy(), "ela": self.pop.ela.copy(), "B": self.b_now.copy(),
+                "C": self.c_now.copy(), "engagement": self.pop.engagement.copy(),
+                "buffer_s": self.state.buffer_s.copy()}
+
+    def qoe_frame(self) -> pd.DataFrame:
+        return pd.concat(self.samples, ignore_index=True) if self.samples else pd.DataFrame()
+
+    def ela_frame(self) -> pd.DataFrame:
+        """ELA achievable ratio per user and slicing window, with predicted vs realised QoE."""
+        q = self.qoe_frame()
+        if q.empty:
+            return q
+        q = q[q["window"] >= 0]
+        g = q.assign(met=q["qoe"] >= q["ela"]).groupby(["window", "user"], as_index=False)
+        out = g.agg(ela_ratio=("met", "mean"), qoe_realised=("qoe", "mean"), samples=("qoe", "size"),
+                    ela=("ela", "first"))
+        if self.demand_log:
+            d = pd.DataFrame(self.demand_log)[["window", "user", "predicted_qoe", "comm_mhz", "attainable"]]
+            out = out.merge(d, on=["window", "user"], how="left")
+        return out
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        tables = {"qoe": self.qoe_frame(), "ela": self.ela_frame(),
+                  "da_fits": pd.DataFrame(self.fit_log), "demands": pd.DataFrame(self.demand_log)}
+        tables.update(self.level_two.tables())
+        return tables
+
+    def summary(self) -> dict[str, Any]:
+        q, e = self.qoe_frame(), self.ela_frame()
+        out: dict[str, Any] = {"scheme": self.cfg.scenario.scheme, "windows": len(self.windows),
+                               "da_fits": len(self.fit_log), "demand_estimates": len(self.demand_log)}
+        if not q.empty:
+            out["qoe"] = {f"p{p}": float(np.percentile(q["qoe"], p)) for p in PERCENTILES}
+            out["qoe"]["mean"] = float(q["qoe"].mean())
+        if not e.empty:
+            out["ela_ratio"] = {f"p{p}": float(np.percentile(e["ela_ratio"], p)) for p in PERCENTILES}
+            out["ela_ratio"]["mean"] = float(e["ela_ratio"].mean())
+        out.update(self.level_two.summary())
+        return out
+
+    def write_files(self, folder: Path) -> None:
+        self.level_two.write_files(folder)

@@ -1,0 +1,272 @@
+"""Parameters of the level-two DAs' slicing policies (seed 000, Sec. III.D and Sec. IV).
+
+One frozen dataclass, mounted by the lead as a section of the typed scenario config. Where the
+seed gives a number it is the default and the field doc cites the section; every other default
+is a documented standard choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+MECHANISMS = ("game", "greedy", "kelly", "proportional-demand")
+GAME_VARIANTS = ("congestion-potential", "capacity-coupled")
+DYNAMICS = ("sequential", "damped-simultaneous")
+PLAYER_ORDERS = ("fixed", "shuffled")
+GAIN_CURVES = ("log", "saturating", "sigmoid")
+GROUP_WEIGHTS = ("uniform", "ela")
+PRICE_RULES = ("fixed", "worst-case", "market-clearing")
+
+
+@dataclass(frozen=True, slots=True)
+class SlicingParams:
+    """Configuration of demand abstraction, slice window and slice adjustment."""
+
+    mechanism: str = field(
+        default="game",
+        metadata={
+            "choices": MECHANISMS,
+            "doc": "how slices are set each window: best-response slicing game (seed III.D.2), "
+            "greedy by marginal QoE gain (seed III.D.1; the solver of the Sec. IV case study "
+            "and of the w/o-DA benchmark), proportional-share bidding (Kelly 1997), or "
+            "demand-proportional scaling",
+        },
+    )
+    game_variant: str = field(
+        default="congestion-potential",
+        metadata={
+            "choices": GAME_VARIANTS,
+            "doc": "congestion price p_k = c_k * load_k (an exact potential game) or fixed "
+            "unit prices with the capacity left by the others as the feasible set (a "
+            "generalised game whose potential is the sum of utilities)",
+        },
+    )
+    dynamics: str = field(
+        default="sequential",
+        metadata={
+            "choices": DYNAMICS,
+            "doc": "Gauss-Seidel best response, or damped simultaneous (Jacobi) best response "
+            "x <- (1 - eta) x + eta BR(x)",
+        },
+    )
+    player_order: str = field(
+        default="fixed",
+        metadata={
+            "choices": PLAYER_ORDERS,
+            "doc": "order of sequential updates: by group index, or a fresh permutation each "
+            "round drawn from the policy's Generator",
+        },
+    )
+    gain_curve: str = field(
+        default="log",
+        metadata={
+            "choices": GAIN_CURVES,
+            "doc": "family of the groups' QoE-gain-vs-resource curves a*g(x/d): log(1+u) "
+            "(concave), 1-exp(-u) (concave, saturating), or a sigmoid (non-concave, as the "
+            "parameterised sigmoids of short-video satisfaction; see notes/video-qoe.md)",
+        },
+    )
+    sigmoid_steepness: float = field(
+        default=6.0,
+        metadata={
+            "range": (0.1, 100.0),
+            "doc": "steepness s of the sigmoid curve sigma(s(u - 1)), midpoint at the demand",
+        },
+    )
+    group_weight: str = field(
+        default="ela",
+        metadata={
+            "choices": GROUP_WEIGHTS,
+            "doc": "player weight w_i: 1, or the group's mean ELA / ela_reference so groups "
+            "with stricter ELAs weigh more (seed III.D.2: 'groups with diverse ELA')",
+        },
+    )
+    ela_reference: float = field(
+        default=4.0,
+        metadata={
+            "range": (1.0, 5.0),
+            "doc": "ELA that has weight 1; 4 is the centre of the seed's ELA ~ U[3, 5] (Sec. IV)",
+        },
+    )
+    epsilon: float = field(
+        default=1e-6,
+        metadata={
+            "range": (0.0, 1.0),
+            "doc": "stop best-response dynamics once the Nash gap (largest possible gain of a "
+            "unilateral deviation, in QoE units) is at most epsilon",
+        },
+    )
+    max_rounds: int = field(
+        default=50,
+        metadata={"range": (1, 100_000), "doc": "best-response rounds per slice window"},
+    )
+    damping: float = field(
+        default=0.5,
+        metadata={
+            "range": (0.0, 1.0),
+            "doc": "eta of damped simultaneous best response; in the capacity-coupled game it is "
+            "capped at 1/n so every iterate stays within capacity",
+        },
+    )
+    price_coefficients: tuple[float, ...] = field(
+        default=(0.0,),
+        metadata={
+            "range": (0.0, 1e9),
+            "doc": "c_k per resource pool (one value is broadcast): congestion price at full "
+            "load, or the fixed unit price of the capacity-coupled game (QoE units per "
+            "resource unit)",
+        },
+    )
+    price_rule: str = field(
+        default="market-clearing",
+        metadata={
+            "choices": PRICE_RULES,
+            "doc": "congestion game only: keep c_k as given ('fixed'); raise it to "
+            "max_i w_i sup G'_ik ('worst-case': no equilibrium and no sequential best-response "
+            "iterate from a feasible start exceeds capacity); or raise it to the price at "
+            "which the equilibrium load equals capacity ('market-clearing', concave curves; "
+            "the sigmoid falls back to 'worst-case')",
+        },
+    )
+    kelly_reserve_bid: float = field(
+        default=1e-9,
+        metadata={
+            "range": (0.0, 1.0),
+            "doc": "operator's reserve bid in proportional share so a lone bidder's best "
+            "response exists (Kelly's sup is not attained at zero competition)",
+        },
+    )
+    greedy_quanta: int = field(
+        default=200,
+        metadata={
+            "range": (1, 1_000_000),
+            "doc": "greedy slicing hands each pool out in this many equal quanta",
+        },
+    )
+    grid_points: int = field(
+        default=513,
+        metadata={
+            "range": (3, 100_000),
+            "doc": "grid of non-concave best responses and certificates (then refined by root "
+            "finding) and of the grid-DP optimum",
+        },
+    )
+    resource_kinds: tuple[str, ...] = field(
+        default=("comm", "compute"),
+        metadata={
+            "doc": "resource kinds, in the order of the demand records (seed III.C.2 also names "
+            "caching and sensing)"
+        },
+    )
+    local_kinds: tuple[str, ...] = field(
+        default=("comm",),
+        metadata={
+            "doc": "kinds pooled per base station (radio); the others form one shared pool "
+            "(the edge server of seed Sec. IV)"
+        },
+    )
+    window_stages_min: tuple[float, ...] = field(
+        default=(3.0, 6.0, 9.0, 12.0, 15.0),
+        metadata={
+            "range": (0.01, 1e6),
+            "doc": "slice window sizes in minutes, shortest first (seed Sec. IV: five stages, "
+            "W in {3, 6, 9, 12, 15} min)",
+        },
+    )
+    stage_thresholds: tuple[float, ...] = field(
+        default=(0.2, 0.4, 0.6, 0.8),
+        metadata={
+            "range": (0.0, 1.0),
+            "doc": "increasing cuts of the dynamics index in [0, 1) between stages (one fewer "
+            "than stages); equal-width by default, tuned online by QoE feedback",
+        },
+    )
+    dynamics_weights: tuple[float, ...] = field(
+        default=(1.0, 1.0, 1.0),
+        metadata={
+            "range": (0.0, 1e6),
+            "doc": "weights of (variability of B and C, their rate of change, handover rate) "
+            "in the dynamics index",
+        },
+    )
+    variability_scale: float = field(
+        default=0.1,
+        metadata={
+            "range": (1e-9, 1e6),
+            "doc": "std of B, C (range [1, 2], seed Sec. IV) that maps to half dynamics",
+        },
+    )
+    rate_scale: float = field(
+        default=0.05,
+        metadata={
+            "range": (1e-9, 1e6),
+            "doc": "mean |dB/dt|, |dC/dt| per minute that maps to half dynamics",
+        },
+    )
+    handover_scale: float = field(
+        default=0.1,
+        metadata={
+            "range": (1e-9, 1e6),
+            "doc": "handovers per user per minute that map to half dynamics",
+        },
+    )
+    ela_target_ratio: float = field(
+        default=0.9,
+        metadata={
+            "range": (0.0, 1.0),
+            "doc": "ELA achievable ratio (seed Fig. 5a) below which thresholds shift down, so "
+            "windows shorten; 0.9 is a common experience-agreement target",
+        },
+    )
+    feedback_step: float = field(
+        default=0.05,
+        metadata={"range": (0.0, 1.0), "doc": "threshold shift per QoE feedback"},
+    )
+    feedback_hysteresis: float = field(
+        default=0.05,
+        metadata={
+            "range": (0.0, 1.0),
+            "doc": "thresholds shift up (longer windows, less reconfiguration) only once the "
+            "ratio exceeds target + hysteresis",
+        },
+    )
+    threshold_bounds: tuple[float, ...] = field(
+        default=(0.05, 0.95),
+        metadata={"range": (0.0, 1.0), "doc": "(low, high) limits of tuned thresholds"},
+    )
+
+    def __post_init__(self) -> None:
+        validate_params(self)
+        if len(self.stage_thresholds) != len(self.window_stages_min) - 1:
+            raise ValueError("stage_thresholds must have one entry fewer than window_stages_min")
+        if list(self.stage_thresholds) != sorted(self.stage_thresholds):
+            raise ValueError("stage_thresholds must be non-decreasing")
+        if list(self.window_stages_min) != sorted(self.window_stages_min):
+            raise ValueError("window_stages_min must be shortest first")
+        if len(self.dynamics_weights) != 3 or sum(self.dynamics_weights) <= 0.0:
+            raise ValueError("dynamics_weights needs three weights with a positive sum")
+        lo_hi = self.threshold_bounds
+        if len(lo_hi) != 2 or lo_hi[0] > lo_hi[1]:
+            raise ValueError("threshold_bounds must be (low, high) with low <= high")
+        if not set(self.local_kinds) <= set(self.resource_kinds):
+            raise ValueError("local_kinds must be a subset of resource_kinds")
+
+
+def validate_params(obj: object) -> None:
+    """Check each dataclass field against its metadata "range" / "choices".
+
+    Tuple-valued fields are checked element by element.
+
+    Raises:
+        ValueError: naming the offending field.
+    """
+    for f in fields(obj):  # type: ignore[arg-type]
+        value = getattr(obj, f.name)
+        values = value if isinstance(value, tuple) else (value,)
+        if "choices" in f.metadata and value not in f.metadata["choices"]:
+            raise ValueError(f"{f.name}={value!r} not in {f.metadata['choices']}")
+        if "range" in f.metadata:
+            lo, hi = f.metadata["range"]
+            for v in values:
+                if isinstance(v, bool) or not lo <= v <= hi:
+                    raise ValueError(f"{f.name}={value!r} outside [{lo}, {hi}]")
