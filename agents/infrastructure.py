@@ -18,7 +18,9 @@ class BaseStation(NetAgent):
 
     role = "infrastructure"
 
-    def __init__(self, model: mesa.Model, node: str, cell: int, bandwidth_hz: float, sensing: float):
+    def __init__(
+        self, model: mesa.Model, node: str, cell: int, bandwidth_hz: float, sensing: float
+    ):
         super().__init__(model, node)
         self.cell = cell
         model.ledger.add_capacity(node, Res.COMM, bandwidth_hz)
@@ -41,8 +43,15 @@ class EdgeServer(NetAgent):
 
     role = "infrastructure"
 
-    def __init__(self, model: mesa.Model, node: str, index: int, cpu_hz: float, cache_b: float,
-                 sensing: float):
+    def __init__(
+        self,
+        model: mesa.Model,
+        node: str,
+        index: int,
+        cpu_hz: float,
+        cache_b: float,
+        sensing: float,
+    ):
         super().__init__(model, node)
         self.index = index
         model.ledger.add_capacity(node, Res.COMPUTE, cpu_hz)

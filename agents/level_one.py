@@ -24,7 +24,14 @@ import mesa
 import numpy as np
 
 from agents.base import NetAgent
-from model.messages import DemandReport, DynamicsReport, Kind, QoeModelNotice, QosReport, WindowNotice
+from model.messages import (
+    DemandReport,
+    DynamicsReport,
+    Kind,
+    QoeModelNotice,
+    QosReport,
+    WindowNotice,
+)
 from policies.qoe import (
     CANDIDATE_FACTORS,
     BcForecast,
@@ -44,9 +51,14 @@ FEATURES = CANDIDATE_FACTORS  # throughput, delay, jitter, loss, rebuffer, quali
 def report_features(r: QosReport) -> dict[str, float]:
     """The candidate QoE factors of one report (throughput in bit/s, as the QoE models use)."""
     return {
-        "throughput": r.throughput_mbps * 1e6, "delay": r.delay_ms, "jitter": r.jitter_ms,
-        "loss": r.loss, "rebuffer": r.rebuffer, "quality": r.quality,
-        "B": r.behaviour, "C": r.environment,
+        "throughput": r.throughput_mbps * 1e6,
+        "delay": r.delay_ms,
+        "jitter": r.jitter_ms,
+        "loss": r.loss,
+        "rebuffer": r.rebuffer,
+        "quality": r.quality,
+        "B": r.behaviour,
+        "C": r.environment,
     }
 
 
@@ -63,7 +75,9 @@ class LevelOneDA(NetAgent):
         self.gen = model.streams.get(f"da-{user_id}")
         self.rows: list[dict[str, float]] = []
         self.mos: list[float] = []
-        self.qoe_model = generic_qoe_model(ext.cfg.generic_qoe) if ext.policies.qoe_model == "generic" else None
+        self.qoe_model = (
+            generic_qoe_model(ext.cfg.generic_qoe) if ext.policies.qoe_model == "generic" else None
+        )
         self.selection = None
         self.since_fit = 0
         self.reference: BcForecast | None = None
@@ -125,8 +139,14 @@ class LevelOneDA(NetAgent):
         recent = slice(-self.ext.cfg.das.min_samples, None)
         predicted = self.qoe_model.predict({k: v[recent] for k, v in feats.items()})
         current = self._forecast(60.0)
-        return decide_update(self.reference, current, mos[recent], predicted, self.qoe_model.rmse,
-                             self.ext.cfg.emulation)
+        return decide_update(
+            self.reference,
+            current,
+            mos[recent],
+            predicted,
+            self.qoe_model.rmse,
+            self.ext.cfg.emulation,
+        )
 
     def _fit(self, reason: str) -> None:
         cfg = self.ext.cfg
@@ -159,41 +179,86 @@ class LevelOneDA(NetAgent):
             est = sla_demand(se, notice.length_s, cfg.sla, cfg.demand)
             structure = "sla" if self.qoe_model is None else self.qoe_model.structure_id
         else:
-            est = predict_demand(self.qoe_model, self.ela, se, forecast.b_samples,
-                                 forecast.c_samples, notice.length_s, cfg.demand, self._context())
+            est = predict_demand(
+                self.qoe_model,
+                self.ela,
+                se,
+                forecast.b_samples,
+                forecast.c_samples,
+                notice.length_s,
+                cfg.demand,
+                self._context(),
+            )
             structure = self.qoe_model.structure_id
         gain = self._gain_per_hz(est.bandwidth_hz, se, forecast)
         cell = self.last.cell if self.last is not None else -1
-        self.send(self.ext.controller_id, Kind.DEMAND, DemandReport(
-            user=self.user_id, cell=cell, service="video", window=notice.window,
-            window_s=notice.length_s, comm_hz=est.bandwidth_hz, cpu_hz=est.cpu_hz,
-            predicted_qoe=est.predicted_qoe, ela=self.ela, attainable=est.attainable,
-            gain_per_hz=gain, structure=structure))
-        self.send(self.ext.controller_id, Kind.DYNAMICS, DynamicsReport(
-            user=self.user_id, window=notice.window,
-            b_mean=float(np.mean(forecast.b_samples)), b_std=float(np.std(forecast.b_samples)),
-            c_mean=float(np.mean(forecast.c_samples)), c_std=float(np.std(forecast.c_samples)),
-            handovers=self.handovers, ela_ratio=self._recent_ela_ratio()))
+        self.send(
+            self.ext.controller_id,
+            Kind.DEMAND,
+            DemandReport(
+                user=self.user_id,
+                cell=cell,
+                service="video",
+                window=notice.window,
+                window_s=notice.length_s,
+                comm_hz=est.bandwidth_hz,
+                cpu_hz=est.cpu_hz,
+                predicted_qoe=est.predicted_qoe,
+                ela=self.ela,
+                attainable=est.attainable,
+                gain_per_hz=gain,
+                structure=structure,
+            ),
+        )
+        self.send(
+            self.ext.controller_id,
+            Kind.DYNAMICS,
+            DynamicsReport(
+                user=self.user_id,
+                window=notice.window,
+                b_mean=float(np.mean(forecast.b_samples)),
+                b_std=float(np.std(forecast.b_samples)),
+                c_mean=float(np.mean(forecast.c_samples)),
+                c_std=float(np.std(forecast.c_samples)),
+                handovers=self.handovers,
+                ela_ratio=self._recent_ela_ratio(),
+            ),
+        )
         self.handovers = 0
         self.ext.log_demand(self, notice, est, structure)
 
     def _recent_ela_ratio(self) -> float:
         """Share of the user's recent feedback at or above its ELA (what the DA can observe)."""
-        recent = self.mos[-self.ext.cfg.das.min_samples:]
+        recent = self.mos[-self.ext.cfg.das.min_samples :]
         return float(np.mean(np.asarray(recent) >= self.ela)) if recent else float("nan")
 
     def _gain_per_hz(self, bandwidth_hz: float, se: float, forecast: BcForecast) -> float:
         if self.qoe_model is None:
             return 0.0
-        ctx = {**self._context(), "B": float(np.mean(forecast.b_samples)),
-               "C": float(np.mean(forecast.c_samples))}
+        ctx = {
+            **self._context(),
+            "B": float(np.mean(forecast.b_samples)),
+            "C": float(np.mean(forecast.c_samples)),
+        }
         slope = qoe_bandwidth_slope(self.qoe_model, max(bandwidth_hz, 1.0), se, ctx)
         return float(np.asarray(slope).ravel()[0])
 
     def _notify_orchestrator(self, r: QosReport) -> None:
-        ctx = {**self._context(), "B": r.behaviour, "C": r.environment, "buffer_s": r.buffer_s,
-               "quality": r.quality, "throughput": r.throughput_mbps * 1e6}
-        notice = QoeModelNotice(user=self.user_id, cell=r.cell, structure=self.qoe_model.structure_id,
-                                model=self.qoe_model, ela=self.ela, context=ctx,
-                                spectral_eff=max(self.se_ewma, 0.1))
+        ctx = {
+            **self._context(),
+            "B": r.behaviour,
+            "C": r.environment,
+            "buffer_s": r.buffer_s,
+            "quality": r.quality,
+            "throughput": r.throughput_mbps * 1e6,
+        }
+        notice = QoeModelNotice(
+            user=self.user_id,
+            cell=r.cell,
+            structure=self.qoe_model.structure_id,
+            model=self.qoe_model,
+            ela=self.ela,
+            context=ctx,
+            spectral_eff=max(self.se_ewma, 0.1),
+        )
         self.send(self.ext.orchestrator_of_cell(r.cell), Kind.QOE_MODEL, notice)

@@ -45,7 +45,8 @@ class EdgeOrchestrator(NetAgent):
         self.ext = ext
         self.gen = model.streams.get(f"orchestrator-{edge_index}")
         self.torch_gen = model.streams.torch_generator(
-            f"orchestrator-{edge_index}", threads=model.cfg.scenario.torch_threads)
+            f"orchestrator-{edge_index}", threads=model.cfg.scenario.torch_threads
+        )
         self.notices: dict[int, QoeModelNotice] = {}
         self.grant: SliceGrant | None = None
         self.schedulers: dict[str, Any] = {}
@@ -70,8 +71,11 @@ class EdgeOrchestrator(NetAgent):
     def _units(self) -> list[tuple[str, list[QoeModelNotice], float, float]]:
         """(unit key, members, bandwidth Hz, cycles/s) per slice unit served by this edge."""
         world = self.model.world
-        mine = [n for n in self.notices.values()
-                if int(self.model.topology.cell_edge[n.cell]) == self.edge_index]
+        mine = [
+            n
+            for n in self.notices.values()
+            if int(self.model.topology.cell_edge[n.cell]) == self.edge_index
+        ]
         cpu = self.ext.edge_cpu_hz(self.edge_index)
         units = []
         for key, members in self.ext.slice_units(mine).items():
@@ -86,23 +90,41 @@ class EdgeOrchestrator(NetAgent):
             alloc = self._allocate(key, members, budget_hz, budget_cycles)
             self._apply(members, alloc)
 
-    def _allocate(self, key: str, members: list[QoeModelNotice], budget_hz: float,
-                  budget_cycles: float):  # noqa: ANN202 - scheduling Allocation
+    def _allocate(
+        self, key: str, members: list[QoeModelNotice], budget_hz: float, budget_cycles: float
+    ):  # noqa: ANN202 - scheduling Allocation
         # Groups by model family pair (S x I): users sharing a structure share a network branch.
         grouping = group_by_structure([f"{m.model.s_family}*{m.model.i_family}" for m in members])
         fns = [_qoe_fn(m) for m in members]
         ela = np.array([m.ela for m in members])
         se = np.array([m.spectral_eff for m in members])
         index = np.asarray(grouping.structure_index)[grouping.labels]
-        states = np.array([[m.context.get("buffer_s", 0.0),
-                            m.context.get("throughput", 0.0) * self.ext.cycles_per_bit,
-                            m.context.get("quality", 0.0), i]
-                           for m, i in zip(members, index, strict=True)])
-        scheduler = self._scheduler(key, grouping.labels, index, fns, budget_hz, budget_cycles,
-                                    ela, se)
-        alloc = orchestrate(scheduler, grouping.labels, states, fns, budget_hz, budget_cycles,
-                            self.gen, ela=ela, spectral_efficiency=se,
-                            rr_offset=self.rr_offset.get(key, 0))
+        states = np.array(
+            [
+                [
+                    m.context.get("buffer_s", 0.0),
+                    m.context.get("throughput", 0.0) * self.ext.cycles_per_bit,
+                    m.context.get("quality", 0.0),
+                    i,
+                ]
+                for m, i in zip(members, index, strict=True)
+            ]
+        )
+        scheduler = self._scheduler(
+            key, grouping.labels, index, fns, budget_hz, budget_cycles, ela, se
+        )
+        alloc = orchestrate(
+            scheduler,
+            grouping.labels,
+            states,
+            fns,
+            budget_hz,
+            budget_cycles,
+            self.gen,
+            ela=ela,
+            spectral_efficiency=se,
+            rr_offset=self.rr_offset.get(key, 0),
+        )
         self.rr_offset[key] = alloc.next_rr_offset
         return alloc
 
@@ -118,10 +140,20 @@ class EdgeOrchestrator(NetAgent):
             trained_size, trained_window, sched = cached
             if size <= trained_size and window - trained_window < every:
                 return sched
-        sched, _ = train_scheduler(params, labels, index, fns, budget_hz, budget_cycles, self.gen,
-                                   self.torch_gen, emulator=self.ext.cfg.scheduler_emulator,
-                                   ela=ela, spectral_efficiency=se,
-                                   episodes=self.ext.cfg.das.train_episodes)
+        sched, _ = train_scheduler(
+            params,
+            labels,
+            index,
+            fns,
+            budget_hz,
+            budget_cycles,
+            self.gen,
+            self.torch_gen,
+            emulator=self.ext.cfg.scheduler_emulator,
+            ela=ela,
+            spectral_efficiency=se,
+            episodes=self.ext.cfg.das.train_episodes,
+        )
         self.schedulers[key] = (size, window, sched)
         if params.scheduler != "round-robin":
             self.trainings += 1
@@ -137,5 +169,8 @@ class EdgeOrchestrator(NetAgent):
             users.append(row)
             weights.append(float(max(bw, 1.0)))
         for cell, (users, weights) in by_cell.items():
-            self.send(self.model.cells[cell].unique_id, Kind.ALLOCATION,
-                      Allocation(tuple(users), tuple(weights)))
+            self.send(
+                self.model.cells[cell].unique_id,
+                Kind.ALLOCATION,
+                Allocation(tuple(users), tuple(weights)),
+            )

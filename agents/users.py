@@ -34,8 +34,12 @@ class User(NetAgent):
         return int(self.model.world.serving[self.index])
 
     @staticmethod
-    def report_batch(model: mesa.Model, due: np.ndarray, window: dict[str, np.ndarray],
-                     extra: dict[str, np.ndarray]) -> None:
+    def report_batch(
+        model: mesa.Model,
+        due: np.ndarray,
+        window: dict[str, np.ndarray],
+        extra: dict[str, np.ndarray],
+    ) -> None:
         """Users ``due`` send their QoS reports for the window just ended.
 
         Each report goes to the user's manager (its level-one DA) or, without one, to the edge
@@ -46,23 +50,41 @@ class User(NetAgent):
         w = model.world
         cells = w.serving[due]
         users = [model.users[i] for i in due]
-        receivers = [u.manager if u.manager is not None else
-                     model.edge_agent_of_cell(int(c)).unique_id for u, c in zip(users, cells, strict=True)]
+        receivers = [
+            u.manager if u.manager is not None else model.edge_agent_of_cell(int(c)).unique_id
+            for u, c in zip(users, cells, strict=True)
+        ]
         nodes = [model.agent(r).node for r in receivers]
         names = sorted(set(nodes))
-        dst = np.array([names.index(n) for n in nodes]) if len(names) > 1 else np.zeros(len(nodes), int)
+        dst = (
+            np.array([names.index(n) for n in nodes])
+            if len(names) > 1
+            else np.zeros(len(nodes), int)
+        )
         lat, bw = model.topology.device_routes(cells, w.rate_bps[due], dst, names)
         cols = [
-            [u.unique_id for u in users], cells.tolist(), (window["thr"] / 1e6).tolist(),
-            window["delay"].tolist(), window["jitter"].tolist(), window["loss"].tolist(),
-            window["sinr"].tolist(), w.speed[due].tolist(),
+            [u.unique_id for u in users],
+            cells.tolist(),
+            (window["thr"] / 1e6).tolist(),
+            window["delay"].tolist(),
+            window["jitter"].tolist(),
+            window["loss"].tolist(),
+            window["sinr"].tolist(),
+            w.speed[due].tolist(),
         ]
         names_extra = list(extra)
         cols += [np.asarray(extra[k], dtype=float).tolist() for k in names_extra]
-        payloads = [QosReport(*row[:8], **dict(zip(names_extra, row[8:], strict=True)))
-                    for row in zip(*cols, strict=True)] if names_extra else [QosReport(*row) for row in zip(*cols, strict=True)]
-        model.bus.send_routed(model.now_s, Kind.QOS_REPORT, cols[0], receivers, payloads,
-                              lat.tolist(), bw.tolist())
+        payloads = (
+            [
+                QosReport(*row[:8], **dict(zip(names_extra, row[8:], strict=True)))
+                for row in zip(*cols, strict=True)
+            ]
+            if names_extra
+            else [QosReport(*row) for row in zip(*cols, strict=True)]
+        )
+        model.bus.send_routed(
+            model.now_s, Kind.QOS_REPORT, cols[0], receivers, payloads, lat.tolist(), bw.tolist()
+        )
 
     def act(self) -> None:
         self.take_inbox()

@@ -75,7 +75,9 @@ class MessageBus:
         allowed = PAYLOAD_TYPES.get(kind)
         if allowed and not isinstance(payload, allowed):
             names = ", ".join(t.__name__ for t in allowed)
-            raise TypeError(f"{kind.value} message needs a {names} payload, got {type(payload).__name__}")
+            raise TypeError(
+                f"{kind.value} message needs a {names} payload, got {type(payload).__name__}"
+            )
         size = int(size_bytes if size_bytes is not None else DEFAULT_SIZE[kind])
         self._seq += 1
         self.sent[kind.value] += 1
@@ -85,10 +87,20 @@ class MessageBus:
             self._undeliverable(kind, self._seq, sender, receiver, now)
             return None
         latency, bottleneck = self._route(src, dst)
-        return self._push(kind, sender, receiver, payload, size, now, now + latency + size * 8.0 / bottleneck)
+        return self._push(
+            kind, sender, receiver, payload, size, now, now + latency + size * 8.0 / bottleneck
+        )
 
-    def _push(self, kind: Kind, sender: int, receiver: int, payload: Any, size: int, now: float,
-              deliver_at: float) -> Message:
+    def _push(
+        self,
+        kind: Kind,
+        sender: int,
+        receiver: int,
+        payload: Any,
+        size: int,
+        now: float,
+        deliver_at: float,
+    ) -> Message:
         msg = Message(kind, sender, receiver, payload, size, now, deliver_at, self._seq)
         heapq.heappush(self._heap, (deliver_at, self._seq, msg))
         return msg
@@ -113,8 +125,9 @@ class MessageBus:
         allowed = PAYLOAD_TYPES.get(kind, (object,))
         size = int(size_bytes if size_bytes is not None else DEFAULT_SIZE[kind])
         bits = size * 8.0
-        for snd, rcv, payload, lat, bw in zip(senders, receivers, payloads, latency_s,
-                                               bottleneck_bps, strict=True):
+        for snd, rcv, payload, lat, bw in zip(
+            senders, receivers, payloads, latency_s, bottleneck_bps, strict=True
+        ):
             if not isinstance(payload, allowed):
                 raise TypeError(f"{kind.value} message needs a {allowed} payload")
             self._seq += 1

@@ -75,7 +75,9 @@ def _nlos_formula(model: str, d3d, lg, fc, h_bs, h_ut):  # noqa: ANN001, ANN202
         return 35.3 * lg + 22.4 + 21.3 * np.log10(fc) - 0.3 * (h_ut - 1.5)
     h, w = RMA_BUILDING_H, RMA_STREET_W
     return (
-        161.04 - 7.1 * np.log10(w) + 7.5 * np.log10(h)
+        161.04
+        - 7.1 * np.log10(w)
+        + 7.5 * np.log10(h)
         - (24.37 - 3.7 * (h / h_bs) ** 2) * np.log10(h_bs)
         + (43.42 - 3.1 * np.log10(h_bs)) * (lg - 3.0)
         + 20.0 * np.log10(fc)

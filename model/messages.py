@@ -15,11 +15,11 @@ every slot. Low-volume payloads stay frozen dataclasses.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """What a message is about. The value names it in metrics and outputs."""
 
     QOS_REPORT = "qos_report"  # user -> edge server / its level-one DA (seed 000 III.B)

@@ -53,7 +53,9 @@ class Mobility:
             for k in range(int(deg.max(initial=0))):
                 slot = start + k
                 in_range = k < deg
-                hit = in_range & (self.roads.indices[np.minimum(slot, len(self.roads.indices) - 1)] == prev)
+                hit = in_range & (
+                    self.roads.indices[np.minimum(slot, len(self.roads.indices) - 1)] == prev
+                )
                 prev_slot[hit] = k
         skip = (deg > 1) & (r >= prev_slot)
         r = r + skip

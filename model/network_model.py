@@ -12,7 +12,7 @@ One step is one slot of network time (DESIGN.md "One step of the world"):
    every ``output.user_period_s``.
 
 Parameters are flat keywords so ``mesa.batch_run`` and SolaraViz sliders can drive the model:
-``NetworkModel(scenario="campus-video", rng=3, n_users=24, scheme="wo-da", users__report_period_s=5)``
+``NetworkModel("campus-video", rng=3, n_users=24, scheme="wo-da", users__report_period_s=5)``
 — any ``section__key`` keyword is a scenario override and is validated like ``--set``.
 """
 
@@ -38,7 +38,15 @@ from model.rng import RandomStreams
 from model.topology import CLOUD, Topology, bs_node, edge_node
 from model.world import World
 
-ROLE_ORDER = ("user", "vehicle", "level_one", "edge_twin", "infrastructure", "level_two", "cloud_twin")
+ROLE_ORDER = (
+    "user",
+    "vehicle",
+    "level_one",
+    "edge_twin",
+    "infrastructure",
+    "level_two",
+    "cloud_twin",
+)
 
 _FLAT = {
     "n_users": "users.count",
@@ -87,8 +95,14 @@ class NetworkModel(mesa.Model):
         duration_s: float | None = None,
         **overrides: Any,
     ) -> None:
-        flat = dict(n_users=n_users, scheme=scheme, speed_min_kmh=speed_min_kmh,
-                    speed_max_kmh=speed_max_kmh, duration_s=duration_s, **overrides)
+        flat = dict(
+            n_users=n_users,
+            scheme=scheme,
+            speed_min_kmh=speed_min_kmh,
+            speed_max_kmh=speed_max_kmh,
+            duration_s=duration_s,
+            **overrides,
+        )
         cfg = resolve_config(scenario, rng, flat)
         super().__init__(rng=cfg.seed)
         self.cfg = cfg
@@ -96,8 +110,13 @@ class NetworkModel(mesa.Model):
         self.slot_s = cfg.scenario.slot_s
         self.n_slots = cfg.n_slots
         self.world = World(cfg, self.streams)
-        self.topology = Topology(self.world.bs_pos, self.world.edge_pos, self.world.cloud_pos,
-                                 cfg.links, cfg.base_stations.kind)
+        self.topology = Topology(
+            self.world.bs_pos,
+            self.world.edge_pos,
+            self.world.cloud_pos,
+            cfg.links,
+            cfg.base_stations.kind,
+        )
         self.ledger = ResourceLedger()
         self._registry: dict[int, NetAgent] = {}
         self._timers: list[tuple[float, int, int]] = []
@@ -109,7 +128,8 @@ class NetworkModel(mesa.Model):
         self._report_every = max(1, int(round(cfg.users.report_period_s / self.slot_s)))
         self._user_every = max(1, int(round(cfg.output.user_period_s / self.slot_s)))
         self._report_phase = self.streams.get("report-phase").integers(
-            0, self._report_every, size=self.world.n)
+            0, self._report_every, size=self.world.n
+        )
         self.user_snapshots: list[pd.DataFrame] = []
         self._handovers_slot = 0
         self._build_extensions()
@@ -121,14 +141,25 @@ class NetworkModel(mesa.Model):
         cfg = self.cfg
         self.cloud = Cloud(self, CLOUD, cfg.cloud.cpu_gcycles * 1e9, cfg.cloud.cache_gb * 1e9)
         self.edges = [
-            EdgeServer(self, edge_node(i), i, cfg.edge.cpu_gcycles * 1e9, cfg.edge.cache_gb * 1e9,
-                       cfg.edge.sensing_units)
+            EdgeServer(
+                self,
+                edge_node(i),
+                i,
+                cfg.edge.cpu_gcycles * 1e9,
+                cfg.edge.cache_gb * 1e9,
+                cfg.edge.sensing_units,
+            )
             for i in range(len(self.world.edge_pos))
         ]
         kind = cfg.base_stations.kind
         self.cells = [
-            BaseStation(self, bs_node(j, kind), j, cfg.base_stations.bandwidth_mhz * 1e6,
-                        cfg.base_stations.sensing_units)
+            BaseStation(
+                self,
+                bs_node(j, kind),
+                j,
+                cfg.base_stations.bandwidth_mhz * 1e6,
+                cfg.base_stations.sensing_units,
+            )
             for j in range(self.world.n_cells)
         ]
 
@@ -233,8 +264,12 @@ class NetworkModel(mesa.Model):
             "time_s": lambda m: m.now_s,
             "users": lambda m: m.world.n,
             "mean_sinr_db": lambda m: float(np.mean(w.radio.sinr_db)) if w.n else float("nan"),
-            "mean_throughput_mbps": lambda m: float(np.mean(w.throughput_bps)) / 1e6 if w.n else 0.0,
-            "p5_throughput_mbps": lambda m: float(np.percentile(w.throughput_bps, 5)) / 1e6 if w.n else 0.0,
+            "mean_throughput_mbps": lambda m: (
+                float(np.mean(w.throughput_bps)) / 1e6 if w.n else 0.0
+            ),
+            "p5_throughput_mbps": lambda m: (
+                float(np.percentile(w.throughput_bps, 5)) / 1e6 if w.n else 0.0
+            ),
             "mean_delay_ms": lambda m: float(np.mean(w.delay_ms)) if w.n else 0.0,
             "handovers": lambda m: m._handovers_slot,
             "msgs_sent": lambda m: m.bus.totals()["sent"],
@@ -256,7 +291,8 @@ class NetworkModel(mesa.Model):
         frame = {
             "time_s": np.full(w.n, self.now_s),
             "user": np.array([u.unique_id for u in self.users]),
-            "x": w.pos[:, 0], "y": w.pos[:, 1],
+            "x": w.pos[:, 0],
+            "y": w.pos[:, 1],
             "cell": w.serving.copy(),
             "speed_mps": w.speed.copy(),
             "sinr_db": w.radio.sinr_db.copy(),

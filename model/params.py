@@ -38,8 +38,11 @@ class ScenarioParams:
     )
     digital_agents: bool = _f(True, doc="create level-one/level-two DAs (off: bare world)")
     torch_threads: int = _f(
-        1, 1, 256, "intra-op threads of torch; 1 is fastest for the small networks here (measured:"
-        " a 4-layer BDQN forward took 0.7 ms on 1 thread and 39 ms on 2 on a busy 2-core machine)"
+        1,
+        1,
+        256,
+        "intra-op threads of torch; 1 is fastest for the small networks here (measured:"
+        " a 4-layer BDQN forward took 0.7 ms on 1 thread and 39 ms on 2 on a busy 2-core machine)",
     )
 
     def check(self) -> str | None:
@@ -103,7 +106,9 @@ class BaseStationParams:
     count: int = _f(2, 1, 100_000, "number of BSs/RSUs (seed 000 Sec. IV: 2)")
     kind: str = _f("bs", doc="node label", choices=("bs", "rsu"))
     layout: str = _f(
-        "grid", doc="placement: a regular grid over the area, or along the road", choices=("grid", "road")
+        "grid",
+        doc="placement: a regular grid over the area, or along the road",
+        choices=("grid", "road"),
     )
     carrier_ghz: float = _f(
         0.7805, 0.5, 100.0, "carrier: centre of n28 downlink 758-803 MHz (seed 000 Sec. IV)"
@@ -123,13 +128,16 @@ class RadioParams:
         "uma", doc="TR 38.901 Table 7.4.1-1 scenario", choices=("uma", "umi", "rma")
     )
     los_model: str = _f(
-        "probabilistic", doc="LOS state: TR 38.901 Table 7.4.2-1 probability, or forced",
+        "probabilistic",
+        doc="LOS state: TR 38.901 Table 7.4.2-1 probability, or forced",
         choices=("probabilistic", "los", "nlos"),
     )
     shadowing: bool = _f(True, doc="log-normal shadowing on/off")
     shadow_std_los_db: float = _f(4.0, 0.0, 20.0, "TR 38.901 UMa LOS: 4 dB")
     shadow_std_nlos_db: float = _f(6.0, 0.0, 20.0, "TR 38.901 UMa NLOS: 6 dB")
-    decorrelation_m: float = _f(37.0, 1.0, 1000.0, "shadowing decorrelation (TR 38.901 UMa LOS 37 m)")
+    decorrelation_m: float = _f(
+        37.0, 1.0, 1000.0, "shadowing decorrelation (TR 38.901 UMa LOS 37 m)"
+    )
     noise_psd_dbm_hz: float = _f(-174.0, -200.0, -100.0, "thermal noise density")
     noise_figure_db: float = _f(9.0, 0.0, 20.0, "UE noise figure (TR 38.802: 9 dB)")
     interference_load: float = _f(
@@ -137,9 +145,13 @@ class RadioParams:
     )
     hysteresis_db: float = _f(3.0, 0.0, 20.0, "handover hysteresis (A3 offset, TS 38.331)")
     l3_filter_k: int = _f(4, 0, 19, "layer-3 RSRP filter coefficient k (TS 38.331: a = 1/2^(k/4))")
-    time_to_trigger_s: float = _f(2.0, 0.0, 60.0, "A3 condition must hold this long (TS 38.331 TTT)")
+    time_to_trigger_s: float = _f(
+        2.0, 0.0, 60.0, "A3 condition must hold this long (TS 38.331 TTT)"
+    )
     candidate_cells: int = _f(8, 1, 64, "strongest cells tracked per user (others ignored)")
-    candidate_refresh_s: float = _f(10.0, 0.1, 3600.0, "how often the candidate cells are re-chosen")
+    candidate_refresh_s: float = _f(
+        10.0, 0.1, 3600.0, "how often the candidate cells are re-chosen"
+    )
     max_spectral_efficiency: float = _f(
         0.0, 0.0, 30.0, "cap on bit/s/Hz (0 = pure Shannon; TR 36.942 suggests 4.4)"
     )
@@ -167,7 +179,9 @@ class CloudParams:
 class LinkParams:
     """Latency and bandwidth of wired links, and the air-interface latency."""
 
-    air_latency_ms: float = _f(4.0, 0.0, 1000.0, "user-plane latency of the radio hop (ITU-R M.2410 eMBB: 4 ms)")
+    air_latency_ms: float = _f(
+        4.0, 0.0, 1000.0, "user-plane latency of the radio hop (ITU-R M.2410 eMBB: 4 ms)"
+    )
     bs_edge_latency_ms: float = _f(1.0, 0.0, 1000.0, "BS-edge fronthaul/backhaul latency")
     bs_edge_gbps: float = _f(10.0, 1e-6, 1e4, "BS-edge bandwidth")
     edge_edge_latency_ms: float = _f(2.0, 0.0, 1000.0, "edge-edge metro link latency")

@@ -71,8 +71,12 @@ class RadioAccess:
         self.channel.evolve(moved_m)
         self._slot += 1
         bxy = self.bs_pos[self.cand]
-        d2d, d3d = distances(bxy[..., 0] - pos[:, None, 0], bxy[..., 1] - pos[:, None, 1],
-                             self.bs.height_m, self.h_ut)
+        d2d, d3d = distances(
+            bxy[..., 0] - pos[:, None, 0],
+            bxy[..., 1] - pos[:, None, 1],
+            self.bs.height_m,
+            self.h_ut,
+        )
         pl = self.channel.pathloss_db(d2d, d3d, self.bs.carrier_ghz, self.bs.height_m, self.h_ut)
         self.rx_dbm = self.bs.tx_power_dbm - pl
         # Layer-3 filtering of the measurements that drive handover (TS 38.331 5.5.3.2);
@@ -108,7 +112,9 @@ class RadioAccess:
         return self.rx_dbm[np.arange(len(col)), col]
 
 
-def cell_shares(serving: np.ndarray, weights: np.ndarray, n_cells: int, cell_hz: np.ndarray) -> np.ndarray:
+def cell_shares(
+    serving: np.ndarray, weights: np.ndarray, n_cells: int, cell_hz: np.ndarray
+) -> np.ndarray:
     """Split each cell's bandwidth among its users in proportion to their weights.
 
     Args:

@@ -10,10 +10,10 @@ node's capacity, so over-allocation is impossible by construction, not by conven
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """The four resource kinds of seed 000 Sec. II.B."""
 
     COMM = "comm"  # Hz
@@ -52,7 +52,9 @@ class ResourceLedger:
             raise ValueError(f"capacity of {kind.value} at {node} must be >= 0, got {amount}")
         used = self._used.get((node, kind), 0.0)
         if used > amount * (1 + self._TOL):
-            raise OverAllocation(f"{node}/{kind.value}: {used} reserved exceeds new capacity {amount}")
+            raise OverAllocation(
+                f"{node}/{kind.value}: {used} reserved exceeds new capacity {amount}"
+            )
         self._capacity[(node, kind)] = float(amount)
 
     def capacity(self, node: str, kind: Kind) -> float:
@@ -85,7 +87,8 @@ class ResourceLedger:
         cap = self._capacity[cap_key]
         if new_used > cap * (1 + self._TOL) + 1e-12:
             raise OverAllocation(
-                f"{node}/{kind.value}: {owner} asks {amount:g}, only {cap - (new_used - amount):g} free"
+                f"{node}/{kind.value}: {owner} asks {amount:g}, "
+                f"only {cap - (new_used - amount):g} free"
             )
         if amount == 0:
             self._held.pop(key, None)
@@ -101,8 +104,16 @@ class ResourceLedger:
 
     def reservations(self) -> list[Reservation]:
         """All current reservations, in a stable order."""
-        return [Reservation(n, k, o, a) for (n, k, o), a in sorted(self._held.items(), key=lambda x: (x[0][0], x[0][1].value, x[0][2]))]
+        return [
+            Reservation(n, k, o, a)
+            for (n, k, o), a in sorted(
+                self._held.items(), key=lambda x: (x[0][0], x[0][1].value, x[0][2])
+            )
+        ]
 
     def nodes(self) -> list[tuple[str, Kind, float]]:
         """(node, kind, capacity) for every declared capacity."""
-        return [(n, k, c) for (n, k), c in sorted(self._capacity.items(), key=lambda x: (x[0][0], x[0][1].value))]
+        return [
+            (n, k, c)
+            for (n, k), c in sorted(self._capacity.items(), key=lambda x: (x[0][0], x[0][1].value))
+        ]

@@ -23,7 +23,7 @@ from model.params import AreaParams
 
 @dataclass(frozen=True)
 class RoadArrays:
-    """CSR adjacency of a road graph: neighbours of node u are ``indices[indptr[u]:indptr[u+1]]``."""
+    """CSR adjacency of a road graph: u's neighbours are ``indices[indptr[u]:indptr[u+1]]``."""
 
     pos: np.ndarray  # (n_nodes, 2) float
     indptr: np.ndarray  # (n_nodes + 1,) int
@@ -53,7 +53,7 @@ def campus_grid(area: AreaParams, rng: np.random.Generator) -> nx.Graph:
     ys = np.linspace(0.0, area.height_m, ny_rows)
     grid = nx.grid_2d_graph(nx_cols, ny_rows)
     graph = nx.convert_node_labels_to_integers(grid, ordering="sorted", label_attribute="ij")
-    for node, data in graph.nodes(data=True):
+    for _, data in graph.nodes(data=True):
         i, j = data.pop("ij")
         data["pos"] = (float(xs[i]), float(ys[j]))
     edges = sorted(graph.edges())

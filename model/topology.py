@@ -51,14 +51,20 @@ class Topology:
             self.G.add_node(edge_node(i), kind="edge", pos=(float(p[0]), float(p[1])))
             self._wire(edge_node(i), CLOUD, links.edge_cloud_latency_ms, links.edge_cloud_gbps)
         for i in range(len(edge_pos) - 1):  # edge servers on a metro chain
-            self._wire(edge_node(i), edge_node(i + 1), links.edge_edge_latency_ms, links.edge_edge_gbps)
+            self._wire(
+                edge_node(i), edge_node(i + 1), links.edge_edge_latency_ms, links.edge_edge_gbps
+            )
         # each cell is wired to its nearest edge server
         d = np.linalg.norm(bs_pos[:, None, :] - edge_pos[None, :, :], axis=2)
         self.cell_edge = np.argmin(d, axis=1)
         for j, p in enumerate(bs_pos):
             self.G.add_node(bs_node(j, cell_kind), kind=cell_kind, pos=(float(p[0]), float(p[1])))
-            self._wire(bs_node(j, cell_kind), edge_node(int(self.cell_edge[j])),
-                       links.bs_edge_latency_ms, links.bs_edge_gbps)
+            self._wire(
+                bs_node(j, cell_kind),
+                edge_node(int(self.cell_edge[j])),
+                links.bs_edge_latency_ms,
+                links.bs_edge_gbps,
+            )
         self.infra = self.G.copy()  # routes among infrastructure never cross a device
         self._routes: dict[tuple[str, str], tuple[float, float]] = {}
         self._cell_routes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -75,8 +81,12 @@ class Topology:
         self._attach(name, cell)
 
     def _attach(self, name: str, cell: int) -> None:
-        self.G.add_edge(name, bs_node(cell, self.cell_kind), kind="wireless",
-                        latency_s=self.links.air_latency_ms / 1e3)
+        self.G.add_edge(
+            name,
+            bs_node(cell, self.cell_kind),
+            kind="wireless",
+            latency_s=self.links.air_latency_ms / 1e3,
+        )
         self._device_cell[name] = int(cell)
 
     def move_device(self, name: str, cell: int) -> None:
@@ -109,7 +119,9 @@ class Topology:
         if hit is None:
             path = nx.dijkstra_path(self.infra, a, b, weight="latency_s")
             lat = sum(self.G.edges[u, v]["latency_s"] for u, v in zip(path, path[1:], strict=False))
-            bw = min(self.G.edges[u, v]["bandwidth_bps"] for u, v in zip(path, path[1:], strict=False))
+            bw = min(
+                self.G.edges[u, v]["bandwidth_bps"] for u, v in zip(path, path[1:], strict=False)
+            )
             hit = (lat, bw)
             self._routes[key] = hit
         return hit

@@ -62,11 +62,26 @@ class TwinLog:
         self.rows: list[tuple[float, int, int, str, str, str]] = []
         self.counts: Counter[str] = Counter()
 
-    def add(self, time_s: float, twin: int | None, plvn: int | None, event: str,
-            category: CategoryKey | None, details: str) -> None:
+    def add(
+        self,
+        time_s: float,
+        twin: int | None,
+        plvn: int | None,
+        event: str,
+        category: CategoryKey | None,
+        details: str,
+    ) -> None:
         cat = "" if category is None else key_str(category)
-        self.rows.append((float(time_s), -1 if twin is None else int(twin),
-                          -1 if plvn is None else int(plvn), event, cat, details))
+        self.rows.append(
+            (
+                float(time_s),
+                -1 if twin is None else int(twin),
+                -1 if plvn is None else int(plvn),
+                event,
+                cat,
+                details,
+            )
+        )
         self.counts[event] += 1
 
     def frame(self) -> pd.DataFrame:
@@ -107,8 +122,13 @@ class VehicularExtension:
     # -- construction --------------------------------------------------------------------
     def _build_fleet(self, model: Any) -> None:
         w, streams = model.world, model.streams
-        self.mobility = Mobility(w.roads, self.n, self.veh.speed_min_kmh, self.veh.speed_max_kmh,
-                                 streams.get("plvn-mobility"))
+        self.mobility = Mobility(
+            w.roads,
+            self.n,
+            self.veh.speed_min_kmh,
+            self.veh.speed_max_kmh,
+            streams.get("plvn-mobility"),
+        )
         self.rsu_x = w.bs_pos[:, 0]
         self.x = self.mobility.positions[:, 0]
         self.rsu = dyn.nearest_rsu(self.x, self.rsu_x)
@@ -135,19 +155,27 @@ class VehicularExtension:
 
     def _build_policies(self, model: Any) -> None:
         obs_dim = self.cav.n_pairs * FEATURES_PER_PAIR
-        self.module = make_policy(obs_dim, self.cav.n_pairs, model.cfg.ppo,
-                                  model.streams.torch_generator("twin-architecture", threads=model.cfg.scenario.torch_threads))
+        self.module = make_policy(
+            obs_dim,
+            self.cav.n_pairs,
+            model.cfg.ppo,
+            model.streams.torch_generator(
+                "twin-architecture", threads=model.cfg.scenario.torch_threads
+            ),
+        )
         self.super_params: Params = params_of(self.module)
-        self.policy = {k: torch.zeros((self.n, *v.shape))
-                       for k, v in actor_params(self.super_params).items()}
+        self.policy = {
+            k: torch.zeros((self.n, *v.shape)) for k, v in actor_params(self.super_params).items()
+        }
         self.version = np.full(self.n, -1, dtype=np.int64)
         self.policy_gen = model.streams.torch_generator("plvn-policy")
         self.threshold = model.cfg.ppo.action_threshold
 
     def _build_agents(self, model: Any) -> None:
         cfg, streams = model.cfg, model.streams
-        cloud_core = CloudTwinCore(self.module, self.super_params, cfg.twins, cfg.meta, self.ops,
-                                   streams.get("cloud-twin"))
+        cloud_core = CloudTwinCore(
+            self.module, self.super_params, cfg.twins, cfg.meta, self.ops, streams.get("cloud-twin")
+        )
         self.cloud = CloudTwin(model, cloud_core, self.ops, self.log)
         settings = TwinSettings(cfg.twins, cfg.meta, self.ops, self.cav, cfg.ppo)
         period = max(1, int(round(self.ops.report_period_s / model.slot_s)))
@@ -156,11 +184,15 @@ class VehicularExtension:
         self.twins: list[EdgeTwin] = []
         for c in range(self.n):
             cluster = VehicleCluster(model, c, self, float(phase[c]) * model.slot_s)
-            core = EdgeTwinCore(c, self.module, settings, streams.get(f"edge-twin-{c}"),
-                                streams.torch_generator(f"edge-twin-{c}"))
+            core = EdgeTwinCore(
+                c,
+                self.module,
+                settings,
+                streams.get(f"edge-twin-{c}"),
+                streams.torch_generator(f"edge-twin-{c}"),
+            )
             node = edge_node(int(model.topology.cell_edge[self.rsu[c]]))
-            twin = EdgeTwin(model, c, node, core, cluster.unique_id, self.cloud.unique_id,
-                            self.log)
+            twin = EdgeTwin(model, c, node, core, cluster.unique_id, self.cloud.unique_id, self.log)
             cluster.twin_id = twin.unique_id
             self.clusters.append(cluster)
             self.twins.append(twin)
@@ -190,8 +222,9 @@ class VehicularExtension:
 
     def _update_radio(self) -> None:
         self.vehicles = dyn.vehicle_counts(self.cav.n_pairs, self.hdvs)
-        self.mu = dyn.radio_mean_mhz(self.hdvs, self.rsu, self.vehicles,
-                                     self.cav.bandwidth_levels_mhz, self.p)
+        self.mu = dyn.radio_mean_mhz(
+            self.hdvs, self.rsu, self.vehicles, self.cav.bandwidth_levels_mhz, self.p
+        )
 
     def _mu_pattern(self) -> np.ndarray:
         return np.repeat(self.mu[:, None], self.cav.slots_per_episode, axis=1)
@@ -202,16 +235,22 @@ class VehicularExtension:
         n, pairs = self.n, self.cav.n_pairs
         has = self.version >= 0
         if not has.any():
-            return np.zeros((n, pairs), bool), np.full((n, pairs), np.nan, np.float32), \
-                np.full(n, np.nan, np.float32)
+            return (
+                np.zeros((n, pairs), bool),
+                np.full((n, pairs), np.nan, np.float32),
+                np.full(n, np.nan, np.float32),
+            )
         obs = torch.from_numpy(observe(self.state, self.cav)).unsqueeze(1)
         mean, log_std, _ = functional_call(self.module, self.policy, (obs,))
         x = mean + torch.exp(log_std) * torch.randn(mean.shape, generator=self.policy_gen)
         logp = gaussian_log_prob(x, mean, log_std)[:, 0].numpy()
         x = x[:, 0].numpy()
         cp = (x > self.threshold) & has[:, None]
-        return cp, np.where(has[:, None], x, np.nan).astype(np.float32), \
-            np.where(has, logp, np.nan).astype(np.float32)
+        return (
+            cp,
+            np.where(has[:, None], x, np.nan).astype(np.float32),
+            np.where(has, logp, np.nan).astype(np.float32),
+        )
 
     def _perceive(self) -> None:
         state = replace(self.state, mu_mhz=self._mu_pattern())
@@ -219,10 +258,19 @@ class VehicularExtension:
         reward, nxt, info = cav_slot(state, cp, self.cav, self.perception_rng)
         if nxt.slot >= self.cav.slots_per_episode:
             nxt = replace(nxt, slot=0)  # a new episode of the continuing PLVN
-        self._records.append(SlotRecord(
-            state.bandwidth_mhz.copy(), state.object_level.copy(), state.distance_level.copy(),
-            state.prev_mode.copy(), x, logp, reward.copy(), self.version.copy(),
-            self.vehicles.copy()))
+        self._records.append(
+            SlotRecord(
+                state.bandwidth_mhz.copy(),
+                state.object_level.copy(),
+                state.distance_level.copy(),
+                state.prev_mode.copy(),
+                x,
+                logp,
+                reward.copy(),
+                self.version.copy(),
+                self.vehicles.copy(),
+            )
+        )
         self.state = nxt
         self.slot += 1
         self.last_reward = reward
@@ -238,17 +286,27 @@ class VehicularExtension:
 
     def take_report(self, c: int, now_s: float) -> TwinReport:
         """Cluster ``c``'s report: its attributes now and its slots since its last report."""
-        recs = self._records[int(self._reported[c] - self._records_start):]
+        recs = self._records[int(self._reported[c] - self._records_start) :]
         self._reported[c] = self.slot
         traj = self._trajectory(c, recs)
         drop = int(self._reported.min() - self._records_start)
         del self._records[:drop]
         self._records_start += drop
-        vehicles = float(np.mean([r.vehicles[c] for r in recs])) if recs else \
-            float(self.vehicles[c])
-        return TwinReport(c, now_s, int(self.rsu[c]), float(self.x[c]), self.hour, self.p.city,
-                          dyn.road_labels(self.urban[c:c + 1])[0], int(self.hdvs[c]), vehicles,
-                          traj)
+        vehicles = (
+            float(np.mean([r.vehicles[c] for r in recs])) if recs else float(self.vehicles[c])
+        )
+        return TwinReport(
+            c,
+            now_s,
+            int(self.rsu[c]),
+            float(self.x[c]),
+            self.hour,
+            self.p.city,
+            dyn.road_labels(self.urban[c : c + 1])[0],
+            int(self.hdvs[c]),
+            vehicles,
+            traj,
+        )
 
     def _trajectory(self, c: int, recs: list[SlotRecord]) -> Trajectory:
         pairs = self.cav.n_pairs
@@ -260,29 +318,49 @@ class VehicularExtension:
 
         s = self.state
         return Trajectory(
-            col("bandwidth", (), np.float64), col("objects", (pairs,), np.int64),
-            col("distances", (pairs,), np.int64), col("prev_mode", (pairs,), bool),
-            col("action", (pairs,), np.float32), col("logprob", (), np.float32),
-            col("reward", (), np.float64), col("version", (), np.int64),
-            float(s.bandwidth_mhz[c]), s.object_level[c].copy(), s.distance_level[c].copy(),
-            s.prev_mode[c].copy())
+            col("bandwidth", (), np.float64),
+            col("objects", (pairs,), np.int64),
+            col("distances", (pairs,), np.int64),
+            col("prev_mode", (pairs,), bool),
+            col("action", (pairs,), np.float32),
+            col("logprob", (), np.float32),
+            col("reward", (), np.float64),
+            col("version", (), np.int64),
+            float(s.bandwidth_mhz[c]),
+            s.object_level[c].copy(),
+            s.distance_level[c].copy(),
+            s.prev_mode[c].copy(),
+        )
 
     # -- outputs ---------------------------------------------------------------------------
     def _snapshot(self) -> None:
         now = self.model.now_s
         roads = dyn.road_labels(self.urban)
         for c, twin in enumerate(self.twins):
-            self.snapshots.append({
-                "time_s": now, "plvn": c, "x_m": float(self.x[c]), "rsu": int(self.rsu[c]),
-                "twin_node": twin.node, "road_type": roads[c], "hour": self.hour,
-                "hdvs": int(self.hdvs[c]), "mu_mhz": float(self.mu[c]),
-                "reward": float(self.last_reward[c]), "model_version": int(self.version[c]),
-                "category": "" if twin.core.path is None else key_str(twin.core.path)})
+            self.snapshots.append(
+                {
+                    "time_s": now,
+                    "plvn": c,
+                    "x_m": float(self.x[c]),
+                    "rsu": int(self.rsu[c]),
+                    "twin_node": twin.node,
+                    "road_type": roads[c],
+                    "hour": self.hour,
+                    "hdvs": int(self.hdvs[c]),
+                    "mu_mhz": float(self.mu[c]),
+                    "reward": float(self.last_reward[c]),
+                    "model_version": int(self.version[c]),
+                    "category": "" if twin.core.path is None else key_str(twin.core.path),
+                }
+            )
 
     def _cache_totals(self) -> tuple[int, int, int]:
         caches = [t.core.cache for t in self.twins]
-        return (sum(c.hits for c in caches), sum(c.misses for c in caches),
-                sum(c.evictions for c in caches))
+        return (
+            sum(c.hits for c in caches),
+            sum(c.misses for c in caches),
+            sum(c.evictions for c in caches),
+        )
 
     def cache_hit_ratio(self) -> float:
         hits, misses, _ = self._cache_totals()
@@ -321,7 +399,9 @@ class VehicularExtension:
             "meta_rounds": core.rounds_closed,
             "meta_round_timeouts": core.timeouts,
             "late_updates": core.late_updates,
-            "cache_hits": hits, "cache_misses": misses, "cache_evictions": evictions,
+            "cache_hits": hits,
+            "cache_misses": misses,
+            "cache_evictions": evictions,
             "cache_hit_ratio": self.cache_hit_ratio(),
             "retrainings": sum(t.core.retrainings for t in self.twins),
             "mean_meta_reward": float(rewards.mean()) if rewards.size else None,
@@ -332,8 +412,11 @@ class VehicularExtension:
         }
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"twins": self.log.frame(), "plvns": pd.DataFrame(self.snapshots),
-                "meta_rounds": pd.DataFrame(self.cloud.core.round_log)}
+        return {
+            "twins": self.log.frame(),
+            "plvns": pd.DataFrame(self.snapshots),
+            "meta_rounds": pd.DataFrame(self.cloud.core.round_log),
+        }
 
     def report_extras(self, due: np.ndarray) -> dict[str, np.ndarray]:
         return {}

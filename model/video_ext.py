@@ -57,7 +57,26 @@ def check_scheme(cfg: Any) -> None:
     if cfg.scheduler.scheduler not in (pol.scheduler, defaults[0]):
         raise ConfigError(
             f"scheduler.scheduler: {cfg.scheduler.scheduler!r} contradicts scenario.scheme="
-            f"{cfg.scenario.scheme} (which uses {pol.scheduler!r})")
+            f"{cfg.scenario.scheme} (which uses {pol.scheduler!r})"
+        )
+
+
+class _NoLevelTwo:
+    """Stands in for the level-two DAs when a scenario runs without digital agents."""
+
+    controller_id = None
+
+    def model_reporters(self) -> dict[str, Any]:
+        return {}
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {}
+
+    def summary(self) -> dict[str, Any]:
+        return {}
+
+    def write_files(self, folder: Path) -> None:
+        return None
 
 
 class VideoExtension:
@@ -76,7 +95,9 @@ class VideoExtension:
         self.rng_fb = model.streams.get("feedback")
         self.state = init_video(n, cfg.video, self.rng)
         self.pop = init_population(n, cfg.behaviour, model.streams.get("users"))
-        self.acc = {k: np.zeros(n) for k in ("played", "rebuffer", "quality", "requests", "elapsed")}
+        self.acc = {
+            k: np.zeros(n) for k in ("played", "rebuffer", "quality", "requests", "elapsed")
+        }
         self.qoe_now = np.full(n, np.nan)
         self.b_now = np.ones(n)
         self.c_now = np.ones(n)
@@ -87,11 +108,17 @@ class VideoExtension:
         self.demand_log: list[dict[str, Any]] = []
         self.windows: list[tuple[int, float, float]] = []
         self.window_index = -1
-        self.das = [self._make_da(u) for u in model.users]
-        self.orchestrators = [EdgeOrchestrator(model, e.node, e.index, self) for e in model.edges]
-        from agents.level_two import build_level_two
+        self.das: list[LevelOneDA] = []
+        self.orchestrators: list[EdgeOrchestrator] = []
+        self.level_two: Any = _NoLevelTwo()
+        if cfg.scenario.digital_agents:  # off: the service alone, users report to edge servers
+            self.das = [self._make_da(u) for u in model.users]
+            self.orchestrators = [
+                EdgeOrchestrator(model, e.node, e.index, self) for e in model.edges
+            ]
+            from agents.level_two import build_level_two
 
-        self.level_two = build_level_two(model, self)
+            self.level_two = build_level_two(model, self)
         self.controller_id = self.level_two.controller_id
 
     def _make_da(self, user: Any) -> LevelOneDA:
@@ -127,15 +154,18 @@ class VideoExtension:
             units.setdefault(self.group_key(n.cell, n.ela), []).append(n)
         return units
 
-    def unit_budget(self, key: str, members: list[QoeModelNotice], grant: SliceGrant | None,
-                    edge_cpu: float) -> tuple[float, float]:
+    def unit_budget(
+        self, key: str, members: list[QoeModelNotice], grant: SliceGrant | None, edge_cpu: float
+    ) -> tuple[float, float]:
         """(bandwidth Hz, cycles/s) of a slicing group: its grant, or a fair share before any."""
         cell = members[0].cell
         edge = int(self.model.topology.cell_edge[cell])
         if grant is not None and key in grant.groups:
             g = grant.groups.index(key)
             pools = dict(zip(grant.pools, grant.slices[g], strict=True))
-            return pools.get(f"comm@bs{cell}", 0.0), pools.get(f"compute@edge{edge}", pools.get("compute", 0.0))
+            return pools.get(f"comm@bs{cell}", 0.0), pools.get(
+                f"compute@edge{edge}", pools.get("compute", 0.0)
+            )
         w = self.model.world
         in_cell = max(int(np.sum(w.serving == cell)), 1)
         on_edge = max(int(np.sum(self.model.topology.cell_edge[w.serving] == edge)), 1)
@@ -173,47 +203,89 @@ class VideoExtension:
         impact = true_impact(b, c, pop.beta_b[due], pop.beta_c[due])
         qoe = expected_mos(pop.principle[due], r, q, cfg.mos, impact)
         mos = sample_mos(pop.principle[due], r, q, cfg.mos, self.rng_fb, impact)
-        pop.engagement[due] = update_engagement(pop.engagement[due], qoe, pop.ela[due], cfg.behaviour)
+        pop.engagement[due] = update_engagement(
+            pop.engagement[due], qoe, pop.ela[due], cfg.behaviour
+        )
         self.qoe_now[due], self.b_now[due], self.c_now[due] = qoe, b, c
         for v in a.values():
             v[due] = 0.0
         self._record(due, qoe, mos, r, q, b, c)
-        return {"rebuffer": r, "quality": q, "behaviour": b, "environment": c, "mos": mos,
-                "swipes": swipes, "buffer_s": self.state.buffer_s[due]}
+        return {
+            "rebuffer": r,
+            "quality": q,
+            "behaviour": b,
+            "environment": c,
+            "mos": mos,
+            "swipes": swipes,
+            "buffer_s": self.state.buffer_s[due],
+        }
 
     def _record(self, due, qoe, mos, r, q, b, c) -> None:  # noqa: ANN001
-        self.samples.append(pd.DataFrame({
-            "time_s": np.full(len(due), self.model.now_s), "user": due,
-            "window": np.full(len(due), self.window_index), "qoe": qoe, "mos": mos,
-            "ela": self.pop.ela[due], "rebuffer_s_per_min": r, "quality": q, "B": b, "C": c,
-        }))
+        self.samples.append(
+            pd.DataFrame(
+                {
+                    "time_s": np.full(len(due), self.model.now_s),
+                    "user": due,
+                    "window": np.full(len(due), self.window_index),
+                    "qoe": qoe,
+                    "mos": mos,
+                    "ela": self.pop.ela[due],
+                    "rebuffer_s_per_min": r,
+                    "quality": q,
+                    "B": b,
+                    "C": c,
+                }
+            )
+        )
 
     # -- logs written by agents ------------------------------------------------------------
     def log_fit(self, da: LevelOneDA, reason: str) -> None:
         m, sel = da.qoe_model, da.selection
-        self.fit_log.append({
-            "time_s": self.model.now_s, "user": self.model.agent(da.user_id).index,
-            "reason": reason, "selected": ",".join(sel.selected) if sel else "",
-            "dcc": ",".join(f"{k}={v:.3f}" for k, v in zip(sel.candidates, sel.dcc, strict=True)) if sel else "",
-            "structure": m.structure_id, "rmse": m.rmse, "r2": m.r2, "n_obs": m.n_obs,
-        })
+        self.fit_log.append(
+            {
+                "time_s": self.model.now_s,
+                "user": self.model.agent(da.user_id).index,
+                "reason": reason,
+                "selected": ",".join(sel.selected) if sel else "",
+                "dcc": ",".join(
+                    f"{k}={v:.3f}" for k, v in zip(sel.candidates, sel.dcc, strict=True)
+                )
+                if sel
+                else "",
+                "structure": m.structure_id,
+                "rmse": m.rmse,
+                "r2": m.r2,
+                "n_obs": m.n_obs,
+            }
+        )
 
     def log_demand(self, da: LevelOneDA, notice: Any, est: Any, structure: str) -> None:
-        self.demand_log.append({
-            "time_s": self.model.now_s, "user": self.model.agent(da.user_id).index,
-            "window": notice.window, "window_s": notice.length_s, "comm_mhz": est.bandwidth_hz / 1e6,
-            "cpu_gcycles": est.cpu_hz / 1e9, "predicted_qoe": est.predicted_qoe,
-            "attainable": bool(est.attainable), "structure": structure,
-        })
+        self.demand_log.append(
+            {
+                "time_s": self.model.now_s,
+                "user": self.model.agent(da.user_id).index,
+                "window": notice.window,
+                "window_s": notice.length_s,
+                "comm_mhz": est.bandwidth_hz / 1e6,
+                "cpu_gcycles": est.cpu_hz / 1e9,
+                "predicted_qoe": est.predicted_qoe,
+                "attainable": bool(est.attainable),
+                "structure": structure,
+            }
+        )
 
     # -- outputs ---------------------------------------------------------------------------
     def model_reporters(self) -> dict[str, Any]:
         def ela_now(m: Any) -> float:
             ok = ~np.isnan(self.qoe_now)
-            return float(np.mean(self.qoe_now[ok] >= self.pop.ela[ok])) if ok.any() else float("nan")
+            return (
+                float(np.mean(self.qoe_now[ok] >= self.pop.ela[ok])) if ok.any() else float("nan")
+            )
 
         reporters = {
-            "qoe_mean": lambda m: float(np.nanmean(self.qoe_now)) if (~np.isnan(self.qoe_now)).any() else float("nan"),
+            "qoe_mean": lambda m: (
+                float(np.nanmean(self.qoe_now)) if (~np.isnan(self.qoe_now)).any() else float("nan")
+            ),
             "ela_ratio": ela_now,
             "window": lambda m: self.window_index,
             "window_s": lambda m: self.windows[-1][2] if self.windows else float("nan"),
@@ -223,9 +295,14 @@ class VideoExtension:
         return reporters
 
     def user_columns(self) -> dict[str, np.ndarray]:
-        return {"qoe": self.qoe_now.copy(), "ela": self.pop.ela.copy(), "B": self.b_now.copy(),
-                "C": self.c_now.copy(), "engagement": self.pop.engagement.copy(),
-                "buffer_s": self.state.buffer_s.copy()}
+        return {
+            "qoe": self.qoe_now.copy(),
+            "ela": self.pop.ela.copy(),
+            "B": self.b_now.copy(),
+            "C": self.c_now.copy(),
+            "engagement": self.pop.engagement.copy(),
+            "buffer_s": self.state.buffer_s.copy(),
+        }
 
     def qoe_frame(self) -> pd.DataFrame:
         return pd.concat(self.samples, ignore_index=True) if self.samples else pd.DataFrame()
@@ -237,28 +314,44 @@ class VideoExtension:
             return q
         q = q[q["window"] >= 0]
         g = q.assign(met=q["qoe"] >= q["ela"]).groupby(["window", "user"], as_index=False)
-        out = g.agg(ela_ratio=("met", "mean"), qoe_realised=("qoe", "mean"), samples=("qoe", "size"),
-                    ela=("ela", "first"))
+        out = g.agg(
+            ela_ratio=("met", "mean"),
+            qoe_realised=("qoe", "mean"),
+            samples=("qoe", "size"),
+            ela=("ela", "first"),
+        )
         if self.demand_log:
-            d = pd.DataFrame(self.demand_log)[["window", "user", "predicted_qoe", "comm_mhz", "attainable"]]
+            d = pd.DataFrame(self.demand_log)[
+                ["window", "user", "predicted_qoe", "comm_mhz", "attainable"]
+            ]
             out = out.merge(d, on=["window", "user"], how="left")
         return out
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        tables = {"qoe": self.qoe_frame(), "ela": self.ela_frame(),
-                  "da_fits": pd.DataFrame(self.fit_log), "demands": pd.DataFrame(self.demand_log)}
+        tables = {
+            "qoe": self.qoe_frame(),
+            "ela": self.ela_frame(),
+            "da_fits": pd.DataFrame(self.fit_log),
+            "demands": pd.DataFrame(self.demand_log),
+        }
         tables.update(self.level_two.tables())
         return tables
 
     def summary(self) -> dict[str, Any]:
         q, e = self.qoe_frame(), self.ela_frame()
-        out: dict[str, Any] = {"scheme": self.cfg.scenario.scheme, "windows": len(self.windows),
-                               "da_fits": len(self.fit_log), "demand_estimates": len(self.demand_log)}
+        out: dict[str, Any] = {
+            "scheme": self.cfg.scenario.scheme,
+            "windows": len(self.windows),
+            "da_fits": len(self.fit_log),
+            "demand_estimates": len(self.demand_log),
+        }
         if not q.empty:
             out["qoe"] = {f"p{p}": float(np.percentile(q["qoe"], p)) for p in PERCENTILES}
             out["qoe"]["mean"] = float(q["qoe"].mean())
         if not e.empty:
-            out["ela_ratio"] = {f"p{p}": float(np.percentile(e["ela_ratio"], p)) for p in PERCENTILES}
+            out["ela_ratio"] = {
+                f"p{p}": float(np.percentile(e["ela_ratio"], p)) for p in PERCENTILES
+            }
             out["ela_ratio"]["mean"] = float(e["ela_ratio"].mean())
         out.update(self.level_two.summary())
         return out

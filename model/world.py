@@ -72,10 +72,18 @@ class World:
         self.cell_hz = np.full(self.n_cells, cfg.base_stations.bandwidth_mhz * 1e6)
         n = cfg.users.count
         self.n = n
-        self.mobility = Mobility(self.roads, n, cfg.users.speed_min_kmh, cfg.users.speed_max_kmh,
-                                 streams.get("mobility"))
-        self.radio = RadioAccess(self.bs_pos, cfg.base_stations, cfg.radio, cfg.users.height_m,
-                                 n, self.dt, streams.get("channel"))
+        self.mobility = Mobility(
+            self.roads, n, cfg.users.speed_min_kmh, cfg.users.speed_max_kmh, streams.get("mobility")
+        )
+        self.radio = RadioAccess(
+            self.bs_pos,
+            cfg.base_stations,
+            cfg.radio,
+            cfg.users.height_m,
+            n,
+            self.dt,
+            streams.get("channel"),
+        )
         self.pos = self.mobility.positions
         self.weight = np.ones(n)  # scheduling weight within the user's cell (set by orchestrators)
         self.alloc_hz = np.zeros(n)
@@ -118,7 +126,9 @@ class World:
         delay = self.backhaul_ms + 1e3 * PACKET_BITS / rate / (1.0 - rho)
         self.jitter_ms += (np.abs(delay - self.delay_ms) - self.jitter_ms) / 16.0
         self.delay_ms = delay
-        self.loss = 1.0 / (1.0 + np.exp((self.radio.sinr_db - LOSS_SINR_MID_DB) / LOSS_SINR_SLOPE_DB))
+        self.loss = 1.0 / (
+            1.0 + np.exp((self.radio.sinr_db - LOSS_SINR_MID_DB) / LOSS_SINR_SLOPE_DB)
+        )
         acc = self.acc
         acc["thr"] += self.throughput_bps
         acc["delay"] += delay

@@ -36,10 +36,20 @@ def _add_scenario_args(p: argparse.ArgumentParser, required: bool = False) -> No
     if required:
         p.add_argument("scenario", help="preset name or path to a scenario TOML")
     else:
-        p.add_argument("scenario", nargs="?", default="campus-video",
-                       help="preset name or path to a scenario TOML (default: campus-video)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a scenario key, e.g. --set users.count=24 (repeatable)")
+        p.add_argument(
+            "scenario",
+            nargs="?",
+            default="campus-video",
+            help="preset name or path to a scenario TOML (default: campus-video)",
+        )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario key, e.g. --set users.count=24 (repeatable)",
+    )
     p.add_argument("--seed", type=int, default=None, help="replace scenario.seed")
 
 
@@ -54,12 +64,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     sweep = sub.add_parser("sweep", help="run a grid of scenarios x seeds")
     _add_scenario_args(sweep, required=True)
-    sweep.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
-                       help="a swept key and its values (repeatable; cartesian product)")
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="a swept key and its values (repeatable; cartesian product)",
+    )
     sweep.add_argument("--seeds", type=int, default=1, help="seeds per grid point")
     sweep.add_argument("--backend", choices=("local", "ray"), default="local")
     sweep.add_argument("--address", default=None, help="Ray cluster address (default: local Ray)")
-    sweep.add_argument("--workers", type=int, default=None, help="parallel workers (default: all cores)")
+    sweep.add_argument(
+        "--workers", type=int, default=None, help="parallel workers (default: all cores)"
+    )
     sweep.add_argument("--retries", type=int, default=1, help="retries of a failed run")
     sweep.add_argument("--resume", action="store_true", help="skip runs already complete")
     sweep.add_argument("--out", type=Path, default=None, help="sweep folder")
@@ -69,8 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("sweep_dir", type=Path)
     report.add_argument("--metric", action="append", default=[], help="summary metric(s) to plot")
     report.add_argument("--by", default=None, help="parameter on the x axis")
-    report.add_argument("--out", type=Path, default=None,
-                        help="folder for the PNGs and stats.csv (default SWEEP_DIR/report)")
+    report.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for the PNGs and stats.csv (default SWEEP_DIR/report)",
+    )
 
     rep = sub.add_parser("reproduce", help="reproduce a figure of the seed papers")
     rep.add_argument("figure", choices=("fig5", "fig6"))

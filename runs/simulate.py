@@ -75,7 +75,9 @@ def summarise(model: Any) -> dict[str, Any]:
     return _clean(summary)
 
 
-def run_model(model: Any, progress: bool = False, on_step: Callable[[int], None] | None = None) -> None:
+def run_model(
+    model: Any, progress: bool = False, on_step: Callable[[int], None] | None = None
+) -> None:
     """Step ``model`` until it stops, with an optional tqdm bar."""
     from tqdm import tqdm
 

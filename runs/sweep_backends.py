@@ -201,6 +201,10 @@ class LocalBackend:
         self._pool: ProcessPoolExecutor | None = None
         self._owner: dict[Future, ProcessPoolExecutor] = {}
         self._verdict: dict[Future, str] = {}
+        # Spawned workers import numpy while unpickling, before any initializer runs: they read
+        # their thread counts from the environment they inherit, so set it while we own them.
+        self._saved_env = {var: os.environ.get(var) for var in _THREAD_VARS}
+        os.environ.update(dict.fromkeys(_THREAD_VARS, "1"))
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(workers, mp_context=self._ctx, initializer=_worker_init)
@@ -260,6 +264,11 @@ class LocalBackend:
             pool.shutdown(wait=True, cancel_futures=True)
         self._pool = None
         self._owner.clear()
+        for var, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
 
 
 def _terminate_workers(pool: ProcessPoolExecutor) -> None:

@@ -25,8 +25,16 @@ def test_policies_never_import_mesa():
 
 
 def test_no_global_random_state():
-    bad = ("np.random.seed(", "np.random.rand(", "np.random.randn(", "np.random.normal(",
-           "np.random.uniform(", "np.random.choice(", "random.seed(", "torch.manual_seed(")
+    bad = (
+        "np.random.seed(",
+        "np.random.rand(",
+        "np.random.randn(",
+        "np.random.normal(",
+        "np.random.uniform(",
+        "np.random.choice(",
+        "random.seed(",
+        "torch.manual_seed(",
+    )
     offenders = []
     for folder in ("model", "agents", "policies", "runs", "visualization"):
         for path in (ROOT / folder).rglob("*.py"):

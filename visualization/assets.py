@@ -93,7 +93,7 @@ def fill_cache(cache: Path, specs: tuple[str, ...]) -> list[str]:
     Raises:
         subprocess.CalledProcessError: if ``npm pack`` fails (e.g. the registry is unreachable).
     """
-    added = []
+    added: list[str] = []
     missing = [s for s in specs if not is_cached(cache, s)]
     if not missing:
         return added

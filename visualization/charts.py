@@ -170,33 +170,68 @@ def draw_qoe(fig: Figure, df: pd.DataFrame, memory: SchemeMemory, current: str) 
     _ela_panel(right, df, memory, current)
 
 
-def draw_slicing(fig: Figure, df: pd.DataFrame) -> None:
-    """Slice reservations per user group, and the Nash gap / best-response rounds per window."""
-    left, right = fig.subplots(1, 2)
-    t = probes.time_axis(df)
-    groups = probes.prefixed(df, "slice_")
-    if groups:
-        ax_values = [df[g].fillna(0.0).to_numpy(dtype=float) for g in groups]
-        left.stackplot(t, *ax_values, labels=[g.removeprefix("slice_") for g in groups], alpha=0.85)
-        _style(left, "Slice reservation per group", "reserved")
-        left.legend(fontsize=7, loc="upper left", title="group", title_fontsize=7)
-    else:
-        _absent(left, "Slice reservation per group")
-    cols = probes.present(df, "nash_gap", "br_rounds")
-    if not cols:
-        _absent(right, "Best-response game")
+def _slices_panel(ax: Axes, slices: pd.DataFrame, slicing: bool) -> None:
+    """One stacked bar per resource pool: the share each group's slice holds, the rest free."""
+    if slices.empty:
+        _absent(
+            ax, "Slice reservation per group", "no slice reserved yet" if slicing else probes.ABSENT
+        )
         return
+    table = slices.pivot_table(index="pool", columns="owner", values="share", aggfunc="sum")
+    table = table.fillna(0.0).sort_index(ascending=False)
+    left = np.zeros(len(table))
+    for owner in table.columns:
+        ax.barh(table.index, table[owner], left=left, label=owner, height=0.6)
+        left += table[owner].to_numpy()
+    ax.barh(
+        table.index,
+        np.clip(1.0 - left, 0.0, None),
+        left=left,
+        color="#eeeeee",
+        height=0.6,
+        label="free",
+    )
+    ax.set_xlim(0, 1)
+    _style(ax, "Slice reservation per group", "", xlabel="share of the pool")
+    ax.grid(False)
+    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+
+
+def _game_panel(ax: Axes, df: pd.DataFrame) -> None:
+    """Nash gap (log scale) and best-response rounds of each slicing window."""
+    cols = probes.present(df, "nash_gap")
+    if "br_rounds" in df.columns and df["br_rounds"].fillna(0).any():
+        cols.append("br_rounds")
+    if not cols:
+        played = "nash_gap" in df.columns or "br_rounds" in df.columns
+        _absent(ax, "Best-response game", "no game played yet" if played else probes.ABSENT)
+        return
+    t = probes.time_axis(df)
+    title = "Best-response game"
+    if probes.present(df, "slice_window_s"):
+        title += f" · window {df['slice_window_s'].dropna().iloc[-1]:g} s"
+    _style(ax, title, "Nash gap (max regret)")
     if "nash_gap" in cols:
-        gap = df["nash_gap"].astype(float)
-        right.plot(t, gap.clip(lower=1e-12), color="#c0392b", lw=1.2, label="Nash gap")
-        right.set_yscale("log")
-    _style(right, "Best-response game per window", "Nash gap (max regret)")
+        gap = df["nash_gap"].astype(float).clip(lower=1e-12)
+        ax.plot(t, gap, color="#c0392b", lw=1.2, label="Nash gap")
+        ax.set_yscale("log")
     if "br_rounds" in cols:
-        twin = right.twinx()
+        twin = ax.twinx()
         twin.step(t, df["br_rounds"], where="post", color="#2c3e50", lw=1.0, label="BR rounds")
         twin.set_ylabel("best-response rounds", fontsize=8)
         twin.tick_params(labelsize=7)
-    fig.legend(fontsize=7, loc="upper right")
+        twin.set_ylim(bottom=0)
+    handles = [
+        h for a in ax.figure.axes for h in a.get_lines() if not str(h.get_label()).startswith("_")
+    ]
+    ax.legend(handles=handles, fontsize=7, loc="upper right")
+
+
+def draw_slicing(fig: Figure, df: pd.DataFrame, slices: pd.DataFrame) -> None:
+    """Slice reservations per user group, and the Nash gap / best-response rounds per window."""
+    left, right = fig.subplots(1, 2)
+    _slices_panel(left, slices, slicing="nash_gap" in df.columns)
+    _game_panel(right, df)
 
 
 def draw_meta(fig: Figure, df: pd.DataFrame) -> None:

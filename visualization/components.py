@@ -68,7 +68,8 @@ def SlicingChart(model: Any) -> solara.Element:
     """Slice reservations per group; Nash gap and best-response rounds per window."""
     update_counter.get()
     df = probes.model_frame(model)
-    return _image(lambda fig: charts.draw_slicing(fig, df))
+    slices = probes.slice_reservations(model)
+    return _image(lambda fig: charts.draw_slicing(fig, df, slices))
 
 
 @solara.component

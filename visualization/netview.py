@@ -80,7 +80,7 @@ def _draw_wired(ax: Axes, model: Any) -> str:
     return f"wired load {sum(life) / 1e3:,.1f} kB total, {sum(last) / 1e3:,.1f} kB last step"
 
 
-def _user_colours(model: Any) -> tuple[np.ndarray, Normalize, Any, str] | None:
+def _user_colours(model: Any) -> tuple[np.ndarray, Normalize, Any, str]:
     """(values, norm, colormap, label) colouring users: QoE - ELA if known, else SINR."""
     world = model.world
     qoe = probes.user_qoe(model)
@@ -100,12 +100,14 @@ def _draw_users(fig: Figure, ax: Axes, model: Any) -> None:
     cells = np.array([_pos(G, f"{kind}:{j}") for j in range(world.n_cells)])
     serving = np.asarray(world.serving, dtype=int)
     segs = np.stack([world.pos, cells[serving]], axis=1)
-    ax.add_collection(LineCollection(segs, colors="#7d8da8", linewidths=0.5, alpha=0.6, zorder=2))
+    ax.add_collection(
+        LineCollection(list(segs), colors="#7d8da8", linewidths=0.5, alpha=0.6, zorder=2)
+    )
     values, norm, cmap, label = _user_colours(model)
     dots = ax.scatter(
         world.pos[:, 0],
         world.pos[:, 1],
-        c=np.nan_to_num(values, nan=norm.vmin),
+        c=np.nan_to_num(values, nan=float(norm.vmin or 0.0)),
         cmap=cmap,
         norm=norm,
         s=22,
@@ -120,8 +122,8 @@ def _draw_users(fig: Figure, ax: Axes, model: Any) -> None:
 def _draw_vehicles(ax: Axes, model: Any) -> None:
     """Vehicle clusters (PLVNs) at their positions, named when there are few."""
     clusters = probes.agents_with_role(model, "vehicle")
-    xy = [(c, probes.agent_xy(c)) for c in clusters]
-    xy = [(c, p) for c, p in xy if p is not None]
+    located = [(c, probes.agent_xy(c)) for c in clusters]
+    xy = [(c, p) for c, p in located if p is not None]
     if not xy:
         return
     pts = np.array([p for _, p in xy])
@@ -203,7 +205,7 @@ def _draw_hosted(ax: Axes, model: Any) -> None:
             )
 
 
-def _draw_twins(ax: Axes, model: Any) -> None:
+def _draw_twins(fig: Figure, ax: Axes, model: Any) -> None:
     """Edge twins in a ring around their host edge server, tied to the cluster they follow.
 
     A dashed line joins a twin's host to its vehicle cluster; an arrow shows a migration in
@@ -220,7 +222,7 @@ def _draw_twins(ax: Axes, model: Any) -> None:
             angle = 2 * np.pi * k / len(hosted) + np.pi / 4
             ring = offset_copy(
                 ax.transData,
-                fig=ax.figure,
+                fig=fig,
                 units="points",
                 x=16 * np.cos(angle),
                 y=16 * np.sin(angle),
@@ -330,7 +332,7 @@ def draw_network(fig: Figure, model: Any) -> None:
     _draw_infrastructure(ax, model)
     _frame(ax, model)
     _draw_hosted(ax, model)
-    _draw_twins(ax, model)
+    _draw_twins(fig, ax, model)
     _legend(fig, model)
     ax.set_xlabel("x (m)", fontsize=8)
     ax.set_ylabel("y (m)", fontsize=8)

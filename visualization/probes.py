@@ -6,10 +6,11 @@ agents and twins add. A chart whose data is absent says "not in this scenario" a
 when the data appears. The names it looks for (the contract with ``model.extensions``):
 
 Model reporters (DataCollector columns):
-    ``qoe_mean``, ``ela_ratio`` (mean ELA achievable ratio), ``slice_<group>`` (reservation of
-    each user group's slice), ``nash_gap``, ``br_rounds`` (best-response rounds of the last
-    game), ``meta_reward*`` (cloud twin's meta-learning reward, one column per curve),
-    ``sent_<kind>`` (messages sent by kind, cumulative, from the bus).
+    ``qoe_mean``, ``ela_ratio`` (share of users at or above their ELA now), ``nash_gap``,
+    ``br_rounds`` (best-response rounds of the last game), ``slice_window_s``,
+    ``meta_reward*`` (cloud twin's meta-learning reward, one column per curve), ``migrations``,
+    ``meta_rounds``, ``sent_<kind>`` (messages sent by kind, cumulative, from the bus).
+Slices: the reservations of ``model.ledger`` (one owner per user group's slice).
 Per-user columns (``model.extensions.user_columns()``, one value per user):
     ``qoe`` (current QoE / MOS), ``ela`` (the user's ELA threshold), ``ela_ratio`` (share of
     the user's QoE samples at or above its ELA in the current slicing window); else an
@@ -161,6 +162,27 @@ def ela_ratio_samples(model: Any) -> np.ndarray | None:
             values = frame["ela_ratio"].to_numpy(dtype=float)
             return values[np.isfinite(values)]
     return None
+
+
+def slice_reservations(model: Any) -> pd.DataFrame:
+    """Share of each resource pool reserved by each owner (a user group's slice).
+
+    Returns:
+        Columns ``pool`` ("bs:0 comm"), ``owner`` and ``share`` (of the pool's capacity);
+        empty when nothing is reserved.
+    """
+    ledger = getattr(model, "ledger", None)
+    rows: list[dict[str, Any]] = []
+    if ledger is None:
+        return pd.DataFrame(rows, columns=["pool", "owner", "share"])
+    for r in ledger.reservations():
+        capacity = ledger.capacity(r.node, r.kind)
+        if capacity > 0:
+            kind = getattr(r.kind, "value", r.kind)
+            rows.append(
+                {"pool": f"{r.node} {kind}", "owner": r.owner, "share": r.amount / capacity}
+            )
+    return pd.DataFrame(rows, columns=["pool", "owner", "share"])
 
 
 def scheme_of(model: Any) -> str:

@@ -166,7 +166,7 @@ class VizNetworkModel(NetworkModel):
         """
         bus, meter = self.bus, self.link_meter
         push = getattr(bus, "_push", None)
-        if push is None or hasattr(bus, "link_bytes"):
+        if meter is None or push is None or hasattr(bus, "link_bytes"):
             self.link_meter = None
             return
 
@@ -177,7 +177,7 @@ class VizNetworkModel(NetworkModel):
                 meter.record(sender, receiver, int(msg.size_bytes))
             return msg
 
-        bus._push = metered_push
+        bus._push = metered_push  # type: ignore[method-assign]
 
     def step(self) -> None:
         if self.link_meter is not None:

@@ -81,7 +81,9 @@ def bench_reference(n_users: int, slots: int) -> dict:
     k = min(r.candidate_cells, len(bs))
     fc, hb, hu = b.carrier_ghz, b.height_m, cfg.users.height_m
     dbp = 4 * (hb - 1) * (hu - 1) * fc * 1e9 / 299792458.0
-    noise_mw = 10 ** ((r.noise_psd_dbm_hz + 10 * np.log10(b.bandwidth_mhz * 1e6) + r.noise_figure_db) / 10)
+    noise_mw = 10 ** (
+        (r.noise_psd_dbm_hz + 10 * np.log10(b.bandwidth_mhz * 1e6) + r.noise_figure_db) / 10
+    )
     speed = rng.uniform(2, 40, n_users) / 3.6
     u = rng.integers(0, len(roads.pos), n_users)
     slot = roads.indptr[u] + (rng.random(n_users) * np.diff(roads.indptr)[u]).astype(int)
@@ -115,21 +117,30 @@ def bench_reference(n_users: int, slots: int) -> dict:
         zl = rho * zl + np.sqrt(1 - rho**2) * rng.standard_normal(zl.shape)
         d2 = np.maximum(np.linalg.norm(bs[cand] - pos[:, None, :], axis=2), 10.0)
         d3 = np.sqrt(d2**2 + (hb - hu) ** 2)
-        los_pl = np.where(d2 <= dbp, 28 + 22 * np.log10(d3) + 20 * np.log10(fc),
-                          28 + 40 * np.log10(d3) + 20 * np.log10(fc) - 9 * np.log10(dbp**2 + (hb - hu) ** 2))
+        los_pl = np.where(
+            d2 <= dbp,
+            28 + 22 * np.log10(d3) + 20 * np.log10(fc),
+            28 + 40 * np.log10(d3) + 20 * np.log10(fc) - 9 * np.log10(dbp**2 + (hb - hu) ** 2),
+        )
         nlos_pl = np.maximum(los_pl, 13.54 + 39.08 * np.log10(d3) + 20 * np.log10(fc))
         plos = np.where(d2 <= 18, 1.0, 18 / d2 + np.exp(-d2 / 63) * (1 - 18 / d2))
         los = ndtr(zl) < plos
         rx = b.tx_power_dbm - np.where(los, los_pl + 4 * zs, nlos_pl + 6 * zs)
         filt = 0.5 * filt + 0.5 * rx
         col = np.argmax(filt, axis=1)
-        serving = np.where(filt[np.arange(n_users), col] > filt.max(axis=1) - r.hysteresis_db, cand[np.arange(n_users), col], serving)
+        serving = np.where(
+            filt[np.arange(n_users), col] > filt.max(axis=1) - r.hysteresis_db,
+            cand[np.arange(n_users), col],
+            serving,
+        )
         mw = 10 ** (rx / 10)
         sig = mw[np.arange(n_users), col]
         sinr = sig / (mw.sum(axis=1) - sig + noise_mw)
         share = b.bandwidth_mhz * 1e6 / np.bincount(serving, minlength=len(bs))[serving]
         rate = share * np.log2(1 + sinr)
-        d = 5.0 + 1e3 * 12000 / np.maximum(rate, 1) / (1 - np.minimum(5e6 / np.maximum(rate, 1), 0.95))
+        d = 5.0 + 1e3 * 12000 / np.maximum(rate, 1) / (
+            1 - np.minimum(5e6 / np.maximum(rate, 1), 0.95)
+        )
         jitter += (np.abs(d - delay) - jitter) / 16
         delay = d
     return {"build_s": 0.0, "run_s": time.perf_counter() - t0, "msgs": 0}
@@ -144,8 +155,13 @@ def _child(kind: str, n: int, slots: int) -> None:
 
 def _spawn(kind: str, n: int, slots: int) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, __file__, "--child", kind, str(n), str(slots)],
-                          capture_output=True, text=True, env=env, check=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(n), str(slots)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -158,16 +174,21 @@ def main() -> None:
     if args.child:
         _child(args.child[0], int(args.child[1]), int(args.child[2]))
         return
-    print(f"{'users':>8} {'cells':>6} {'model u-slot/s':>15} {'numpy ref u-slot/s':>19} "
-          f"{'ratio':>6} {'model peak MB':>14} {'build s':>8} {'msgs/slot':>9}")
+    print(
+        f"{'users':>8} {'cells':>6} {'model u-slot/s':>15} {'numpy ref u-slot/s':>19} "
+        f"{'ratio':>6} {'model peak MB':>14} {'build s':>8} {'msgs/slot':>9}"
+    )
     for n in args.users:
         slots = max(5, min(args.slots, int(2e6 // n)))
         m = _spawn("model", n, slots)
         ref = _spawn("reference", n, slots)
         m_rate, r_rate = n * slots / m["run_s"], n * slots / ref["run_s"]
-        print(f"{n:>8} {max(2, n // USERS_PER_CELL):>6} {m_rate:>15,.0f} {r_rate:>19,.0f} "
-              f"{r_rate / m_rate:>6.2f} {m['peak_rss_mb']:>14,.0f} {m['build_s']:>8.2f} "
-              f"{m['msgs'] / (slots + 1):>9.0f}", flush=True)
+        print(
+            f"{n:>8} {max(2, n // USERS_PER_CELL):>6} {m_rate:>15,.0f} {r_rate:>19,.0f} "
+            f"{r_rate / m_rate:>6.2f} {m['peak_rss_mb']:>14,.0f} {m['build_s']:>8.2f} "
+            f"{m['msgs'] / (slots + 1):>9.0f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

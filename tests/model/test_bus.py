@@ -1,4 +1,4 @@
-"""Message bus: conservation (sent = delivered + in flight + undeliverable) and (time, seq) order."""
+"""Message bus: conservation (sent = delivered + in flight + undeliverable), (time, seq) order."""
 
 from __future__ import annotations
 
@@ -47,9 +47,14 @@ def _bus(n_agents, latencies):
 
 
 ops = st.lists(
-    st.tuples(st.sampled_from(["send", "step", "kill"]), st.integers(0, 5), st.integers(0, 5),
-              st.integers(1, 5000)),
-    min_size=1, max_size=80,
+    st.tuples(
+        st.sampled_from(["send", "step", "kill"]),
+        st.integers(0, 5),
+        st.integers(0, 5),
+        st.integers(1, 5000),
+    ),
+    min_size=1,
+    max_size=80,
 )
 
 

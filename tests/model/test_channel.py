@@ -26,7 +26,9 @@ def d3(d2):
 
 def test_uma_breakpoint_at_n28():
     # d'BP = 4 (25-1)(1.5-1) 0.7805e9 / c
-    assert breakpoint_distance(H_BS, H_UT, FC) == pytest.approx(4 * 24 * 0.5 * 0.7805e9 / 299792458.0)
+    assert breakpoint_distance(H_BS, H_UT, FC) == pytest.approx(
+        4 * 24 * 0.5 * 0.7805e9 / 299792458.0
+    )
 
 
 @pytest.mark.parametrize("d2", [50.0, 100.0])
@@ -39,8 +41,12 @@ def test_uma_los_before_breakpoint(d2):
 @pytest.mark.parametrize("d2", [300.0, 1000.0])
 def test_uma_los_after_breakpoint(d2):
     dbp = breakpoint_distance(H_BS, H_UT, FC)
-    expected = (28.0 + 40 * math.log10(d3(d2)) + 20 * math.log10(FC)
-                - 9 * math.log10(dbp**2 + (H_BS - H_UT) ** 2))
+    expected = (
+        28.0
+        + 40 * math.log10(d3(d2))
+        + 20 * math.log10(FC)
+        - 9 * math.log10(dbp**2 + (H_BS - H_UT) ** 2)
+    )
     got = pathloss_los_db("uma", np.array([d2]), np.array([d3(d2)]), FC, H_BS, H_UT)[0]
     assert got == pytest.approx(expected)
 
@@ -58,7 +64,9 @@ def test_umi_los_formula():
     h_bs = 10.0
     d = math.sqrt(d2**2 + (h_bs - H_UT) ** 2)
     expected = 32.4 + 21 * math.log10(d) + 20 * math.log10(FC)
-    assert pathloss_los_db("umi", np.array([d2]), np.array([d]), FC, h_bs, H_UT)[0] == pytest.approx(expected)
+    assert pathloss_los_db("umi", np.array([d2]), np.array([d]), FC, h_bs, H_UT)[
+        0
+    ] == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("model", ["uma", "umi", "rma"])

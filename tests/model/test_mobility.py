@@ -25,7 +25,9 @@ def test_speed_bounds_and_roads(seed, vmin, span):
     graph = campus_grid(AreaParams(width_m=600, height_m=400, block_m=100), rng)
     roads = road_arrays(graph)
     mob = Mobility(roads, 50, vmin, vmin + span, rng)
-    assert np.all(mob.speed >= vmin * KMH - 1e-12) and np.all(mob.speed <= (vmin + span) * KMH + 1e-12)
+    assert np.all(mob.speed >= vmin * KMH - 1e-12) and np.all(
+        mob.speed <= (vmin + span) * KMH + 1e-12
+    )
     for _ in range(30):
         before = mob.positions
         mob.step(1.0)

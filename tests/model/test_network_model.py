@@ -29,8 +29,13 @@ def test_reports_reach_the_edge_server(tiny_campus):
 
 
 def test_topology_tracks_association(tiny_campus):
-    model = NetworkModel(tiny_campus, speed_min_kmh=40, speed_max_kmh=40, duration_s=120,
-                         **{"scenario__digital_agents": False})
+    model = NetworkModel(
+        tiny_campus,
+        speed_min_kmh=40,
+        speed_max_kmh=40,
+        duration_s=120,
+        **{"scenario__digital_agents": False},
+    )
     _run(model)
     for user in model.users:
         nbrs = list(model.topology.G.neighbors(user.node))

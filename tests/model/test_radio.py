@@ -11,8 +11,9 @@ from model.radio import RadioAccess, cell_shares
 def _radio(**kw):
     radio = RadioParams(shadowing=False, los_model="los", **kw)
     bs = BaseStationParams(count=2)
-    return RadioAccess(np.array([[0.0, 0.0], [1000.0, 0.0]]), bs, radio, 1.5, 1, 1.0,
-                       np.random.default_rng(0))
+    return RadioAccess(
+        np.array([[0.0, 0.0], [1000.0, 0.0]]), bs, radio, 1.5, 1, 1.0, np.random.default_rng(0)
+    )
 
 
 def test_association_changes_when_crossing_cells():

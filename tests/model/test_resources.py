@@ -9,8 +9,12 @@ from hypothesis import strategies as st
 from model.resources import Kind, OverAllocation, ResourceLedger
 
 requests = st.lists(
-    st.tuples(st.sampled_from(["bs:0", "edge:0"]), st.sampled_from(list(Kind)),
-              st.sampled_from(["g1", "g2", "g3"]), st.floats(0, 150)),
+    st.tuples(
+        st.sampled_from(["bs:0", "edge:0"]),
+        st.sampled_from(list(Kind)),
+        st.sampled_from(["g1", "g2", "g3"]),
+        st.floats(0, 150),
+    ),
     max_size=60,
 )
 

@@ -61,7 +61,9 @@ def test_corrupt_scenario_file(tmp_path, capsys):
 
 def test_console_script_exit_code(tmp_path):
     exe = Path(sys.executable).with_name("twinslice")
-    proc = subprocess.run([str(exe), "run", "--set", "users.count=x"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(exe), "run", "--set", "users.count=x"], capture_output=True, text=True
+    )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "users.count" in proc.stderr
 

@@ -8,6 +8,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from agents.base import NetAgent
+from model.resources import Kind as ResourceKind
 from visualization import charts, probes
 from visualization.netview import draw_network
 from visualization.vizmodel import VizNetworkModel
@@ -34,10 +35,20 @@ def _frame(n: int = 20, **extra: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({**base, **extra})
 
 
+NO_SLICES = pd.DataFrame(columns=["pool", "owner", "share"])
+SLICES = pd.DataFrame(
+    {
+        "pool": ["bs:0 comm", "bs:0 comm", "edge:0 compute"],
+        "owner": ["g0", "g1", "g0"],
+        "share": [0.6, 0.3, 0.5],
+    }
+)
+
+
 @pytest.mark.parametrize(
     "draw",
     [
-        charts.draw_slicing,
+        lambda fig, df: charts.draw_slicing(fig, df, NO_SLICES),
         charts.draw_meta,
         lambda fig, df: charts.draw_qoe(fig, df, charts.SchemeMemory(), "proposed"),
     ],
@@ -54,14 +65,12 @@ def test_present_data_lights_the_charts_up():
         n,
         nash_gap=np.geomspace(1, 1e-4, n),
         br_rounds=np.full(n, 4.0),
-        slice_g0=np.full(n, 0.6),
-        slice_g1=np.full(n, 0.4),
         meta_reward=np.linspace(0, 1, n),
         qoe_mean=np.full(n, 3.5),
         ela_ratio=np.linspace(0.5, 0.8, n),
     )
     for draw in (
-        charts.draw_slicing,
+        lambda f, d: charts.draw_slicing(f, d, SLICES),
         charts.draw_meta,
         lambda f, d: charts.draw_qoe(f, d, charts.SchemeMemory(), "wo-da"),
     ):
@@ -69,8 +78,21 @@ def test_present_data_lights_the_charts_up():
         draw(fig, df)
         assert probes.ABSENT not in _texts(fig)
     fig = Figure()
-    charts.draw_slicing(fig, df)
-    assert fig.axes[1].get_yscale() == "log"  # the Nash gap spans decades
+    charts.draw_slicing(fig, df, SLICES)
+    slices_ax, game_ax = fig.axes[:2]
+    assert game_ax.get_yscale() == "log"  # the Nash gap spans decades
+    widths = {(bar.get_y(), round(bar.get_width(), 6)) for bar in slices_ax.patches}
+    assert len(slices_ax.patches) == 3 * 2  # g0, g1 and "free" on each of the two pools
+    assert any(w == 0.1 for _, w in widths)  # bs:0 comm: 0.6 + 0.3 reserved, 0.1 free
+
+
+def test_slice_reservations_come_from_the_ledger():
+    model = VizNetworkModel(rng=1, duration_s=30.0, n_users=3, scenario__service="none")
+    assert probes.slice_reservations(model).empty
+    cap = model.ledger.capacity("bs:0", ResourceKind.COMM)
+    model.ledger.reserve("bs:0", ResourceKind.COMM, "video/g0", cap / 4)
+    table = probes.slice_reservations(model)
+    assert table.to_dict("records") == [{"pool": "bs:0 comm", "owner": "video/g0", "share": 0.25}]
 
 
 def test_overhead_stacks_only_kinds_that_were_sent():
