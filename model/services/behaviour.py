@@ -38,23 +38,15 @@ propensity * (1 + gain * (0.5 - e)), which raises B.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import truncnorm
 
+from policies.paramtools import param as _f
+
 PRINCIPLES = ("rebuffer", "quality", "combined")
 KMH_PER_MPS = 3.6
-
-
-def _f(default: object, doc: str, *, span: tuple | None = None, choices: tuple | None = None):
-    """Dataclass field carrying its allowed range or choices and a doc (config metadata)."""
-    meta: dict[str, object] = {"doc": doc}
-    if span is not None:
-        meta["range"] = span
-    if choices is not None:
-        meta["choices"] = choices
-    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True, slots=True)

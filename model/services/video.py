@@ -31,22 +31,14 @@ service for all users at once (struct of arrays, pure numpy, no Python loop over
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
 
+from policies.paramtools import param as _f
+
 ABR_RULES = ("buffer", "rate", "hybrid")
-
-
-def _f(default: object, doc: str, *, span: tuple | None = None, choices: tuple | None = None):
-    """Dataclass field carrying its allowed range or choices and a doc (config metadata)."""
-    meta: dict[str, object] = {"doc": doc}
-    if span is not None:
-        meta["range"] = span
-    if choices is not None:
-        meta["choices"] = choices
-    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,10 @@ where it gives a number, otherwise the public MAML-PPO setting of the CAV case s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from policies.meta.functional import ALGORITHMS, OUTER_OPTIMIZERS
+from policies.paramtools import validate_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,19 +85,3 @@ class MetaParams:
 
     def __post_init__(self) -> None:
         validate_fields(self)
-
-
-def validate_fields(obj: object) -> None:
-    """Check every dataclass field of ``obj`` against its metadata "range" / "choices".
-
-    Raises:
-        ValueError: naming the offending field.
-    """
-    for f in fields(obj):  # type: ignore[arg-type]
-        value = getattr(obj, f.name)
-        if "choices" in f.metadata and value not in f.metadata["choices"]:
-            raise ValueError(f"{f.name}={value!r} not in {f.metadata['choices']}")
-        if "range" in f.metadata:
-            lo, hi = f.metadata["range"]
-            if isinstance(value, bool) or not lo <= value <= hi:
-                raise ValueError(f"{f.name}={value!r} outside [{lo}, {hi}]")

@@ -10,43 +10,14 @@ as our choice in the field doc.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
+
+from policies.paramtools import param as _f
+from policies.paramtools import validate_fields
 
 SCHEDULERS: tuple[str, ...] = ("bdqn-slsqp", "bdqn-knapsack", "pdrl", "round-robin")
 USER_OBJECTIVES: tuple[str, ...] = ("qoe", "ela-aware")
 EMULATOR_USER_SPLITS: tuple[str, ...] = ("scheduler", "equal")
-
-
-def validate_fields(obj: object) -> None:
-    """Check every dataclass field of ``obj`` against its metadata "range" / "choices".
-
-    Tuple-valued fields are checked element by element and must not be empty.
-
-    Raises:
-        ValueError: naming the offending field.
-    """
-    for f in fields(obj):  # type: ignore[arg-type]
-        value = getattr(obj, f.name)
-        items = value if isinstance(value, tuple) else (value,)
-        if isinstance(value, tuple) and not value:
-            raise ValueError(f"{f.name} must not be empty")
-        for item in items:
-            if "choices" in f.metadata and item not in f.metadata["choices"]:
-                raise ValueError(f"{f.name}={item!r} not in {f.metadata['choices']}")
-            if "range" in f.metadata:
-                lo, hi = f.metadata["range"]
-                if isinstance(item, bool) or not lo <= item <= hi:
-                    raise ValueError(f"{f.name}={item!r} outside [{lo}, {hi}]")
-
-
-def _f(default: object, doc: str, *, span: tuple | None = None, choices: tuple | None = None):
-    """Shorthand for a dataclass field with range/choices and doc metadata."""
-    meta: dict[str, object] = {"doc": doc}
-    if span is not None:
-        meta["range"] = span
-    if choices is not None:
-        meta["choices"] = choices
-    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,9 @@ is a documented standard choice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
+
+from policies.paramtools import validate_fields as validate_params
 
 MECHANISMS = ("game", "greedy", "kelly", "proportional-demand")
 GAME_VARIANTS = ("congestion-potential", "capacity-coupled")
@@ -250,23 +252,3 @@ class SlicingParams:
             raise ValueError("threshold_bounds must be (low, high) with low <= high")
         if not set(self.local_kinds) <= set(self.resource_kinds):
             raise ValueError("local_kinds must be a subset of resource_kinds")
-
-
-def validate_params(obj: object) -> None:
-    """Check each dataclass field against its metadata "range" / "choices".
-
-    Tuple-valued fields are checked element by element.
-
-    Raises:
-        ValueError: naming the offending field.
-    """
-    for f in fields(obj):  # type: ignore[arg-type]
-        value = getattr(obj, f.name)
-        values = value if isinstance(value, tuple) else (value,)
-        if "choices" in f.metadata and value not in f.metadata["choices"]:
-            raise ValueError(f"{f.name}={value!r} not in {f.metadata['choices']}")
-        if "range" in f.metadata:
-            lo, hi = f.metadata["range"]
-            for v in values:
-                if isinstance(v, bool) or not lo <= v <= hi:
-                    raise ValueError(f"{f.name}={value!r} outside [{lo}, {hi}]")
