@@ -31,7 +31,7 @@ class DaParams:
         10.0, 0.1, 3600.0, "period of the edge orchestrator's real-time allocation"
     )
     train_episodes: int = _f(
-        20, 0, 100_000, "BDQN training episodes in the DAs' emulator per training round"
+        12, 0, 100_000, "BDQN training episodes in the DAs' emulator per training round"
     )
-    retrain_every_windows: int = _f(1, 1, 1000, "retrain the BDQN every this many windows")
+    retrain_every_windows: int = _f(2, 1, 1000, "retrain the BDQN every this many windows")
     ela_tiers: int = _f(3, 1, 10, "ELA tiers that split users of a cell into slicing groups")

@@ -75,9 +75,9 @@ class LevelOneDA(NetAgent):
         self.gen = model.streams.get(f"da-{user_id}")
         self.rows: list[dict[str, float]] = []
         self.mos: list[float] = []
-        self.qoe_model = (
-            generic_qoe_model(ext.cfg.generic_qoe) if ext.policies.qoe_model == "generic" else None
-        )
+        # Until it has enough feedback to fit a personal model, a DA uses the population model.
+        self.qoe_model = generic_qoe_model(ext.cfg.generic_qoe)
+        self.personalised = False
         self.selection = None
         self.since_fit = 0
         self.reference: BcForecast | None = None
@@ -108,8 +108,7 @@ class LevelOneDA(NetAgent):
             del self.rows[:-keep], self.mos[:-keep]
             self.since_fit += 1
             self._maybe_refit()
-        if self.qoe_model is not None:
-            self._notify_orchestrator(r)
+        self._notify_orchestrator(r)
 
     # -- QoE model construction and update (Sec. III.C.1) ----------------------------------
     def _history(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -121,7 +120,7 @@ class LevelOneDA(NetAgent):
         if self.ext.policies.qoe_model == "generic" or len(self.mos) < cfg.das.min_samples:
             return
         reason = None
-        if self.qoe_model is None:
+        if not self.personalised:
             reason = "first fit"
         elif self.since_fit >= cfg.das.refit_every:
             reason = "periodic refit"
@@ -153,6 +152,7 @@ class LevelOneDA(NetAgent):
         mos, feats = self._history()
         self.selection = select_factors(mos, feats, cfg.qoe_factors, self.gen)
         self.qoe_model = construct_qoe_model(mos, feats, self.selection, cfg.qoe_fit)
+        self.personalised = True
         self.since_fit = 0
         self.fits += 1
         self.reference = self._forecast(60.0)
@@ -175,9 +175,9 @@ class LevelOneDA(NetAgent):
         cfg = self.ext.cfg
         se = max(self.se_ewma, 0.1)
         forecast = self._forecast(notice.length_s)
-        if self.ext.policies.demand == "sla" or self.qoe_model is None:
+        if self.ext.policies.demand == "sla":
             est = sla_demand(se, notice.length_s, cfg.sla, cfg.demand)
-            structure = "sla" if self.qoe_model is None else self.qoe_model.structure_id
+            structure = self.qoe_model.structure_id
         else:
             est = predict_demand(
                 self.qoe_model,
@@ -233,8 +233,6 @@ class LevelOneDA(NetAgent):
         return float(np.mean(np.asarray(recent) >= self.ela)) if recent else float("nan")
 
     def _gain_per_hz(self, bandwidth_hz: float, se: float, forecast: BcForecast) -> float:
-        if self.qoe_model is None:
-            return 0.0
         ctx = {
             **self._context(),
             "B": float(np.mean(forecast.b_samples)),

@@ -103,6 +103,9 @@ class VideoExtension:
         self.c_now = np.ones(n)
         world = model.world
         world.cpu_hz = self._initial_cpu()
+        # Scheduling weights are allocated Hz: start every user at a 1 MHz share so users not
+        # yet orchestrated compete on equal terms with those that are.
+        world.weight[:] = 1e6
         self.samples: list[pd.DataFrame] = []
         self.fit_log: list[dict[str, Any]] = []
         self.demand_log: list[dict[str, Any]] = []

@@ -132,8 +132,15 @@ def point_stats(frame: pd.DataFrame, metric: str, by: str, lines: Sequence[str])
     rows = []
     for point, group in ok.groupby(keys, sort=True, dropna=False):
         n, mean, ci = t_interval(pd.to_numeric(group[metric], errors="coerce").tolist())
-        rows.append({**dict(zip(keys, point, strict=True)), "metric": metric,
-                     "n": n, "mean": mean, "ci95": ci})
+        rows.append(
+            {
+                **dict(zip(keys, point, strict=True)),
+                "metric": metric,
+                "n": n,
+                "mean": mean,
+                "ci95": ci,
+            }
+        )
     return pd.DataFrame(rows, columns=[*keys, "metric", "n", "mean", "ci95"])
 
 
@@ -142,8 +149,9 @@ def _file_name(metric: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", metric) + ".png"
 
 
-def plot_metric(stats: pd.DataFrame, metric: str, by: str, lines: Sequence[str],
-                path: Path) -> Path:
+def plot_metric(
+    stats: pd.DataFrame, metric: str, by: str, lines: Sequence[str], path: Path
+) -> Path:
     """One PNG: ``metric`` against ``by``, a line with 95% CI bars per other-keys combination."""
     from matplotlib.figure import Figure  # no pyplot: no global backend state (Agg to files)
 
@@ -155,8 +163,9 @@ def plot_metric(stats: pd.DataFrame, metric: str, by: str, lines: Sequence[str],
     for label, group in groups:
         x = group[by] if numeric else [categories.index(str(v)) for v in group[by]]
         name = ", ".join(f"{k}={v}" for k, v in zip(lines, label, strict=True)) or None
-        ax.errorbar(x, group["mean"], yerr=group["ci95"].fillna(0.0), marker="o", capsize=3,
-                    label=name)
+        ax.errorbar(
+            x, group["mean"], yerr=group["ci95"].fillna(0.0), marker="o", capsize=3, label=name
+        )
     if not numeric:
         ax.set_xticks(range(len(categories)), categories)
     ax.set_xlabel(by)
@@ -171,13 +180,18 @@ def plot_metric(stats: pd.DataFrame, metric: str, by: str, lines: Sequence[str],
 # -- the report ------------------------------------------------------------------------------------
 def _metric_columns(frame: pd.DataFrame, grid_keys: Sequence[str]) -> list[str]:
     skip = set(grid_keys) | set(META)
-    return [c for c in frame.columns
-            if c not in skip and pd.api.types.is_numeric_dtype(frame[c])
-            and not pd.api.types.is_bool_dtype(frame[c])]
+    return [
+        c
+        for c in frame.columns
+        if c not in skip
+        and pd.api.types.is_numeric_dtype(frame[c])
+        and not pd.api.types.is_bool_dtype(frame[c])
+    ]
 
 
-def _choose(frame: pd.DataFrame, grid: list[str], metrics: Sequence[str],
-            by: str | None) -> tuple[list[str], str]:
+def _choose(
+    frame: pd.DataFrame, grid: list[str], metrics: Sequence[str], by: str | None
+) -> tuple[list[str], str]:
     if not grid:
         raise ReportError("this sweep has no grid key to plot against (seeds only)")
     by = by or grid[0]
@@ -192,8 +206,9 @@ def _choose(frame: pd.DataFrame, grid: list[str], metrics: Sequence[str],
     return chosen, by
 
 
-def report(folder: Path, metrics: Sequence[str] = (), by: str | None = None,
-           out: Path | None = None) -> tuple[pd.DataFrame, list[Path]]:
+def report(
+    folder: Path, metrics: Sequence[str] = (), by: str | None = None, out: Path | None = None
+) -> tuple[pd.DataFrame, list[Path]]:
     """Plot and tabulate a sweep: a PNG per metric and one table of (mean, ci95) per point.
 
     Args:

@@ -20,6 +20,7 @@ report in ``runs.report``.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import itertools
 import json
@@ -149,8 +150,13 @@ class RunSpec:
 
     def entry(self) -> dict[str, Any]:
         """The manifest entry of this run (no full config: that is in its config.toml)."""
-        return {"run_id": self.run_id, "point": self.point, "params": self.params,
-                "seed": self.seed, "digest": self.digest}
+        return {
+            "run_id": self.run_id,
+            "point": self.point,
+            "params": self.params,
+            "seed": self.seed,
+            "digest": self.digest,
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,8 +173,12 @@ class SweepPlan:
 
     def inputs(self) -> dict[str, Any]:
         """What identifies the sweep (compared on ``--resume``)."""
-        return {"scenario": self.scenario_name, "overrides": list(self.overrides),
-                "grid": self.grid, "seeds": self.seeds}
+        return {
+            "scenario": self.scenario_name,
+            "overrides": list(self.overrides),
+            "grid": self.grid,
+            "seeds": self.seeds,
+        }
 
     def key(self) -> str:
         """Short stable hash of the inputs (names the default sweep folder)."""
@@ -177,8 +187,13 @@ class SweepPlan:
 
     def manifest(self) -> dict[str, Any]:
         """The ``sweep.json`` document."""
-        return {"version": 1, "source": self.scenario, **self.inputs(), "seed_rule": SEED_RULE,
-                "runs": [run.entry() for run in self.runs]}
+        return {
+            "version": 1,
+            "source": self.scenario,
+            **self.inputs(),
+            "seed_rule": SEED_RULE,
+            "runs": [run.entry() for run in self.runs],
+        }
 
     def default_folder(self) -> Path:
         """``runs/out/sweeps/<scenario>-<key>`` (git-ignored; the same inputs find it again)."""
@@ -215,10 +230,25 @@ def plan_sweep(
     for index, point in enumerate(points):
         for seed_k in seeds:
             cfg = _resolve_run(base, point, seed_k)
-            runs.append(RunSpec(f"p{index:0{width}d}-s{seed_k}", index, dict(point), seed_k,
-                                cfg.to_dict(), cfg.digest()))
-    return SweepPlan(str(scenario), base.scenario.name, tuple(overrides), seed,
-                     {k: list(v) for k, v in grid.items()}, seeds, runs)
+            runs.append(
+                RunSpec(
+                    f"p{index:0{width}d}-s{seed_k}",
+                    index,
+                    dict(point),
+                    seed_k,
+                    cfg.to_dict(),
+                    cfg.digest(),
+                )
+            )
+    return SweepPlan(
+        str(scenario),
+        base.scenario.name,
+        tuple(overrides),
+        seed,
+        {k: list(v) for k, v in grid.items()},
+        seeds,
+        runs,
+    )
 
 
 # -- the sweep folder ------------------------------------------------------------------------
@@ -252,8 +282,9 @@ def _check_same_sweep(folder: Path, plan: SweepPlan) -> None:
     old = read_json(folder / MANIFEST, {})
     for name, value in plan.inputs().items():
         if old.get(name) != value:
-            raise SweepError(f"{folder}: holds a different sweep ({name} differs); "
-                             "use another --out")
+            raise SweepError(
+                f"{folder}: holds a different sweep ({name} differs); use another --out"
+            )
 
 
 def _remove_stale_temporaries(folder: Path) -> None:
@@ -274,10 +305,12 @@ def check_folder(folder: Path, plan: SweepPlan, resume: bool) -> None:
     """
     if (folder / MANIFEST).is_file():
         if not resume:
-            raise SweepError(f"{folder}: already holds a sweep; add --resume to continue it "
-                             "or choose another --out")
+            raise SweepError(
+                f"{folder}: already holds a sweep; add --resume to continue it "
+                "or choose another --out"
+            )
         _check_same_sweep(folder, plan)
-    elif folder.exists() and any(p.name != RUNS_DIR for p in folder.iterdir()):
+    elif folder.exists() and any(p.name not in (RUNS_DIR, LOCK) for p in folder.iterdir()):
         raise SweepError(f"{folder}: exists and is not a sweep folder; choose another --out")
 
 
@@ -293,38 +326,26 @@ def open_folder(folder: Path, plan: SweepPlan) -> set[str]:
 
 
 class FolderLock:
-    """An exclusive lock file so two sweeps never write one folder at the same time."""
+    """An exclusive ``flock`` on ``.sweep.lock`` so two sweeps never write one folder at once.
+
+    The kernel drops the lock when its process ends, however it ends: no stale locks.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / LOCK
+        self._handle: Any = None
 
     def __enter__(self) -> FolderLock:
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                if _pid_alive(self.path.read_text().strip()):
-                    raise SweepError(f"{self.path.parent}: another sweep is running here "
-                                     f"(pid {self.path.read_text().strip()})") from None
-                self.path.unlink(missing_ok=True)  # left by a sweep that was killed
-                continue
-            os.write(fd, str(os.getpid()).encode())
-            os.close(fd)
-            return self
-        raise SweepError(f"{self.path}: cannot take the sweep lock")
+        self._handle = self.path.open("w")
+        try:
+            fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._handle.close()
+            raise SweepError(f"{self.path.parent}: another sweep is running here") from None
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        self.path.unlink(missing_ok=True)
-
-
-def _pid_alive(text: str) -> bool:
-    try:
-        os.kill(int(text), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
-    return True
+        self._handle.close()  # closing releases the lock
 
 
 class FailureLog:
@@ -366,12 +387,14 @@ def make_backend(name: str, workers: int | None, address: str | None = None) -> 
 class _Progress:
     """The tqdm bar (ETA, failures in the postfix) and the failure log of one session."""
 
-    def __init__(self, total: int, done: int, failures: FailureLog, backend: str,
-                 quiet: bool) -> None:
+    def __init__(
+        self, total: int, done: int, failures: FailureLog, backend: str, quiet: bool
+    ) -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(total=total, initial=done, unit="run", desc="sweep", disable=quiet,
-                        dynamic_ncols=True)
+        self.bar = tqdm(
+            total=total, initial=done, unit="run", desc="sweep", disable=quiet, dynamic_ncols=True
+        )
         self.failures, self.backend, self.quiet, self.failed_attempts = failures, backend, quiet, 0
 
     def __call__(self, kind: str, task: Any, result: dict[str, Any] | None) -> None:
@@ -380,27 +403,47 @@ class _Progress:
         if kind != "failed" or result is None:
             return
         self.failed_attempts += 1
-        self.failures.add({"run_id": task.run_id, "attempt": task.attempts,
-                           "kind": result["kind"], "error": result["error"],
-                           "traceback": result.get("traceback"), "backend": self.backend,
-                           "time": datetime.now(UTC).isoformat(timespec="seconds")})
+        self.failures.add(
+            {
+                "run_id": task.run_id,
+                "attempt": task.attempts,
+                "kind": result["kind"],
+                "error": result["error"],
+                "traceback": result.get("traceback"),
+                "backend": self.backend,
+                "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
         self.bar.set_postfix(failures=self.failed_attempts)
         if not self.quiet:
-            self.bar.write(f"run {task.run_id} failed (attempt {task.attempts}, "
-                           f"{result['kind']}): {result['error']}")
+            self.bar.write(
+                f"run {task.run_id} failed (attempt {task.attempts}, "
+                f"{result['kind']}): {result['error']}"
+            )
 
 
 def _tasks(plan: SweepPlan, folder: Path, skip: set[str]) -> list[Any]:
     from runs.sweep_backends import Task, injections_from_env
 
     inject = injections_from_env()
-    return [Task(r.run_id, r.config, r.digest, run_folder(folder, r.run_id), inject.get(r.run_id))
-            for r in plan.runs if r.run_id not in skip]
+    return [
+        Task(r.run_id, r.config, r.digest, run_folder(folder, r.run_id), inject.get(r.run_id))
+        for r in plan.runs
+        if r.run_id not in skip
+    ]
 
 
-def run_sweep(plan: SweepPlan, folder: Path, *, backend: str = "local", workers: int | None = None,
-              address: str | None = None, retries: int = 1, resume: bool = False,
-              quiet: bool = True) -> SweepOutcome:
+def run_sweep(
+    plan: SweepPlan,
+    folder: Path,
+    *,
+    backend: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    retries: int = 1,
+    resume: bool = False,
+    quiet: bool = True,
+) -> SweepOutcome:
     """Run every run of ``plan`` not yet complete in ``folder``; write the results table.
 
     The backend is started before anything is written. Ctrl-C stops the workers, keeps every
@@ -427,15 +470,17 @@ def run_sweep(plan: SweepPlan, folder: Path, *, backend: str = "local", workers:
             runner.close()
 
 
-def _run_locked(plan: SweepPlan, folder: Path, runner: Any, retries: int,
-                quiet: bool) -> SweepOutcome:
+def _run_locked(
+    plan: SweepPlan, folder: Path, runner: Any, retries: int, quiet: bool
+) -> SweepOutcome:
     from runs.report import write_results
     from runs.sweep_backends import execute
 
     complete = open_folder(folder, plan)
     tasks = _tasks(plan, folder, complete)
-    progress = _Progress(len(plan.runs), len(complete), FailureLog(folder),
-                         getattr(runner, "name", "-"), quiet)
+    progress = _Progress(
+        len(plan.runs), len(complete), FailureLog(folder), getattr(runner, "name", "-"), quiet
+    )
     interrupted, attempted, inflight = False, {}, {}
     try:
         attempted = execute(tasks, runner, retries, progress, inflight) if tasks else {}
@@ -446,6 +491,12 @@ def _run_locked(plan: SweepPlan, folder: Path, runner: Any, retries: int,
         progress.bar.close()
         _remove_stale_temporaries(folder)  # of runs whose workers were killed mid-write
     status = write_results(folder)["status"]
-    return SweepOutcome(folder, len(plan.runs), int((status == "ok").sum()),
-                        sorted(k for k, v in attempted.items() if v == "failed"),
-                        int((status == "pending").sum()), len(complete), interrupted)
+    return SweepOutcome(
+        folder,
+        len(plan.runs),
+        int((status == "ok").sum()),
+        sorted(k for k, v in attempted.items() if v == "failed"),
+        int((status == "pending").sum()),
+        len(complete),
+        interrupted,
+    )

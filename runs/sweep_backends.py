@@ -78,8 +78,11 @@ def _inject(mode: str | None) -> None:
 
 
 def _folder_files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def execute_run(task: dict[str, Any]) -> dict[str, Any]:
@@ -101,8 +104,10 @@ def execute_run(task: dict[str, Any]) -> dict[str, Any]:
 
         cfg = config_from_dict(task["config"])
         if cfg.digest() != task["digest"]:
-            raise RuntimeError(f"config digest {cfg.digest()} != {task['digest']}: this worker "
-                               "runs another version of twinslice than the driver")
+            raise RuntimeError(
+                f"config digest {cfg.digest()} != {task['digest']}: this worker "
+                "runs another version of twinslice than the driver"
+            )
         if not task.get("ship"):
             run_scenario(cfg, Path(task["run_dir"]))
             return {"run_id": task["run_id"], "ok": True, "files": None}
@@ -110,9 +115,13 @@ def execute_run(task: dict[str, Any]) -> dict[str, Any]:
             out, _ = run_scenario(cfg, Path(tmp) / task["run_id"])
             return {"run_id": task["run_id"], "ok": True, "files": _folder_files(out)}
     except Exception as exc:  # reported to the driver, which records and retries it
-        return {"run_id": task["run_id"], "ok": False, "kind": "exception",
-                "error": f"{type(exc).__name__}: {exc}".splitlines()[0],
-                "traceback": traceback.format_exc()}
+        return {
+            "run_id": task["run_id"],
+            "ok": False,
+            "kind": "exception",
+            "error": f"{type(exc).__name__}: {exc}".splitlines()[0],
+            "traceback": traceback.format_exc(),
+        }
 
 
 def materialise(run_dir: Path, files: dict[str, bytes]) -> None:
@@ -160,9 +169,14 @@ class Task:
     def payload(self, ship: bool) -> dict[str, Any]:
         """The plain dict sent to :func:`execute_run`."""
         fails = self.inject is not None and self.attempts < self.inject[1]
-        return {"run_id": self.run_id, "config": self.config, "digest": self.digest,
-                "run_dir": str(self.run_dir), "ship": ship,
-                "inject": self.inject[0] if fails and self.inject else None}
+        return {
+            "run_id": self.run_id,
+            "config": self.config,
+            "digest": self.digest,
+            "run_dir": str(self.run_dir),
+            "ship": ship,
+            "inject": self.inject[0] if fails and self.inject else None,
+        }
 
 
 class Backend(Protocol):
@@ -239,8 +253,9 @@ class LocalBackend:
             if pool is not self._pool:
                 pool.shutdown(wait=True)  # broken: its workers are gone, joining is quick
             message = f"worker process died ({exc})"
-            return ("failed", _died(message)) if verdict == "died" else ("collateral",
-                                                                          _died(message))
+            return (
+                ("failed", _died(message)) if verdict == "died" else ("collateral", _died(message))
+            )
 
     def _judge_break(self, handle: Future, pool: ProcessPoolExecutor) -> str:
         """A pool broke: its one run in flight is the culprit; with several, nobody is charged."""
@@ -290,7 +305,8 @@ def import_ray() -> Any:
         import ray
     except ImportError:
         raise BackendUnavailable(
-            "--backend ray needs Ray, an optional extra: pip install 'twinslice[ray]'") from None
+            "--backend ray needs Ray, an optional extra: pip install 'twinslice[ray]'"
+        ) from None
     return ray
 
 
@@ -302,8 +318,9 @@ def _probe(address: str, timeout_s: float = 5.0) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=timeout_s).close()
     except OSError as exc:
-        raise BackendUnavailable(f"--address {address}: cannot reach the Ray cluster "
-                                 f"({exc.strerror or exc})") from None
+        raise BackendUnavailable(
+            f"--address {address}: cannot reach the Ray cluster ({exc.strerror or exc})"
+        ) from None
 
 
 class RayBackend:
@@ -328,9 +345,13 @@ class RayBackend:
             if address:
                 self._ray.init(address=address, log_to_driver=False, logging_level="WARNING")
             else:
-                self._ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False,
-                               _node_ip_address="127.0.0.1", log_to_driver=False,
-                               logging_level="WARNING")
+                self._ray.init(
+                    num_cpus=workers or os.cpu_count() or 1,
+                    include_dashboard=False,
+                    _node_ip_address="127.0.0.1",
+                    log_to_driver=False,
+                    logging_level="WARNING",
+                )
         except Exception as exc:  # a bad address, a cluster that refuses us
             where = address or "a local Ray instance"
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -365,8 +386,15 @@ class RayBackend:
 Event = Callable[[str, Task, dict[str, Any] | None], None]
 
 
-def _settle(task: Task, kind: str, result: dict[str, Any], retries: int, queue: deque[Task],
-            final: dict[str, str], on_event: Event) -> None:
+def _settle(
+    task: Task,
+    kind: str,
+    result: dict[str, Any],
+    retries: int,
+    queue: deque[Task],
+    final: dict[str, str],
+    on_event: Event,
+) -> None:
     if kind == "ok":
         if result.get("files") is not None:
             materialise(task.run_dir, result["files"])
@@ -386,8 +414,13 @@ def _settle(task: Task, kind: str, result: dict[str, Any], retries: int, queue: 
             on_event("gave-up", task, result)
 
 
-def execute(tasks: Iterable[Task], backend: Backend, retries: int, on_event: Event,
-            inflight: dict[Any, Task] | None = None) -> dict[str, str]:
+def execute(
+    tasks: Iterable[Task],
+    backend: Backend,
+    retries: int,
+    on_event: Event,
+    inflight: dict[Any, Task] | None = None,
+) -> dict[str, str]:
     """Run ``tasks`` on ``backend``; a failed run is retried up to ``retries`` times.
 
     Args:

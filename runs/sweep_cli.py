@@ -60,13 +60,19 @@ def _print_outcome(outcome: SweepOutcome, args: argparse.Namespace) -> int:
         done += f" ({outcome.skipped} already were)"
     print(f"{done} in {outcome.folder}")
     if outcome.interrupted:
-        print(f"twinslice: sweep interrupted; completed runs are kept. Resume with:\n  "
-              f"{resume_command(args, outcome.folder)}", file=sys.stderr)
+        print(
+            f"twinslice: sweep interrupted; completed runs are kept. Resume with:\n  "
+            f"{resume_command(args, outcome.folder)}",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     if outcome.failed:
-        print(f"twinslice: {len(outcome.failed)} run(s) failed after retries: "
-              f"{', '.join(outcome.failed)} (see {outcome.folder / 'failures.json'}; "
-              f"rerun with --resume to retry them)", file=sys.stderr)
+        print(
+            f"twinslice: {len(outcome.failed)} run(s) failed after retries: "
+            f"{', '.join(outcome.failed)} (see {outcome.folder / 'failures.json'}; "
+            f"rerun with --resume to retry them)",
+            file=sys.stderr,
+        )
         return EXIT_FAILED_RUNS
     print(f"results: {outcome.folder / 'results.parquet'}")
     return 0
@@ -86,9 +92,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     folder = args.out if args.out is not None else plan.default_folder()
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        outcome = run_sweep(plan, folder, backend=args.backend, workers=args.workers,
-                            address=args.address, retries=args.retries, resume=args.resume,
-                            quiet=args.quiet)
+        outcome = run_sweep(
+            plan,
+            folder,
+            backend=args.backend,
+            workers=args.workers,
+            address=args.address,
+            retries=args.retries,
+            resume=args.resume,
+            quiet=args.quiet,
+        )
     except (SweepError, BackendUnavailable) as exc:
         raise _usage_error(str(exc)) from None
     finally:

@@ -50,28 +50,49 @@ def ray_rows(plan, workers: int, local_s: float) -> list[dict]:
         return []
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     t0 = time.perf_counter()
-    ray.init(num_cpus=workers, include_dashboard=False, _node_ip_address="127.0.0.1",
-             log_to_driver=False, logging_level="WARNING")
+    ray.init(
+        num_cpus=workers,
+        include_dashboard=False,
+        _node_ip_address="127.0.0.1",
+        log_to_driver=False,
+        logging_level="WARNING",
+    )
     startup = time.perf_counter() - t0
     try:
         wall, ok, _ = timed_sweep(plan, "ray", workers)
     finally:
         ray.shutdown()
     n = len(plan.runs)
-    return [{"backend": "ray", "workers": workers, "runs": ok, "wall_s": wall,
-             "runs_per_min": 60 * ok / wall, "startup_s": startup,
-             "overhead_per_run_s": (wall - local_s) / n}]
+    return [
+        {
+            "backend": "ray",
+            "workers": workers,
+            "runs": ok,
+            "wall_s": wall,
+            "runs_per_min": 60 * ok / wall,
+            "startup_s": startup,
+            "overhead_per_run_s": (wall - local_s) / n,
+        }
+    ]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenario", default="campus-video")
-    parser.add_argument("--duration", type=float, default=None,
-                        help="scenario.duration_s of every run (default: the scenario's own)")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="scenario.duration_s of every run (default: the scenario's own)",
+    )
     parser.add_argument("--runs", type=int, default=4, help="runs per sweep (seeds)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="measure the local sweeps this many times (interleaved)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="measure the local sweeps this many times (interleaved)",
+    )
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray backend")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     return parser.parse_args(argv)
@@ -79,14 +100,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def print_table(rows: list[dict]) -> None:
     """One line per measurement."""
-    print(f"{'backend':8s} {'workers':>7s} {'runs':>5s} {'wall_s':>8s} {'runs/min':>9s} "
-          f"{'cpu/run_s':>9s} {'startup_s':>9s} {'overhead/run_s':>14s}")
+    print(
+        f"{'backend':8s} {'workers':>7s} {'runs':>5s} {'wall_s':>8s} {'runs/min':>9s} "
+        f"{'cpu/run_s':>9s} {'startup_s':>9s} {'overhead/run_s':>14s}"
+    )
     for r in rows:
         cpu = f"{r['cpu_per_run_s']:.2f}" if "cpu_per_run_s" in r else "-"
         startup = f"{r['startup_s']:.1f}" if "startup_s" in r else "-"
         overhead = f"{r['overhead_per_run_s']:+.2f}" if "overhead_per_run_s" in r else "-"
-        print(f"{r['backend']:8s} {r['workers']:7d} {r['runs']:5d} {r['wall_s']:8.1f} "
-              f"{r['runs_per_min']:9.2f} {cpu:>9s} {startup:>9s} {overhead:>14s}")
+        print(
+            f"{r['backend']:8s} {r['workers']:7d} {r['runs']:5d} {r['wall_s']:8.1f} "
+            f"{r['runs_per_min']:9.2f} {cpu:>9s} {startup:>9s} {overhead:>14s}"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -95,15 +120,25 @@ def main(argv: list[str] | None = None) -> None:
     if args.duration is not None:
         overrides.append(f"scenario.duration_s={args.duration}")
     plan = plan_sweep(args.scenario, {}, args.runs, overrides)
-    print(f"{args.scenario} {' '.join(overrides)}: {len(plan.runs)} runs per sweep, "
-          f"{os.cpu_count()} cores (shared machines give noisy numbers)")
+    print(
+        f"{args.scenario} {' '.join(overrides)}: {len(plan.runs)} runs per sweep, "
+        f"{os.cpu_count()} cores (shared machines give noisy numbers)"
+    )
     rows, local = [], {}
     for _ in range(args.repeat):
         for workers in args.workers:
             wall, ok, cpu = timed_sweep(plan, "local", workers)
             local[workers] = min(wall, local.get(workers, wall))
-            rows.append({"backend": "local", "workers": workers, "runs": ok, "wall_s": wall,
-                         "runs_per_min": 60 * ok / wall, "cpu_per_run_s": cpu / max(ok, 1)})
+            rows.append(
+                {
+                    "backend": "local",
+                    "workers": workers,
+                    "runs": ok,
+                    "wall_s": wall,
+                    "runs_per_min": 60 * ok / wall,
+                    "cpu_per_run_s": cpu / max(ok, 1),
+                }
+            )
     if not args.no_ray:
         top = max(args.workers)
         rows += ray_rows(plan, top, local[top])

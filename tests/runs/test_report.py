@@ -26,10 +26,18 @@ def sweep_dir(tmp_path):
     for count in grid["users.count"]:
         for scheme in grid["scenario.scheme"]:
             for k, seed in enumerate((7, 8, 9)):
-                rows.append({"users.count": count, "scenario.scheme": scheme, "seed": seed,
-                             "run_id": f"{count}-{scheme}-{seed}", "status": "ok", "error": None,
-                             "thr": count / 10 + (5.0 if scheme == "wo-da" else 0.0) + k + 1,
-                             "messages.sent": 100})
+                rows.append(
+                    {
+                        "users.count": count,
+                        "scenario.scheme": scheme,
+                        "seed": seed,
+                        "run_id": f"{count}-{scheme}-{seed}",
+                        "status": "ok",
+                        "error": None,
+                        "thr": count / 10 + (5.0 if scheme == "wo-da" else 0.0) + k + 1,
+                        "messages.sent": 100,
+                    }
+                )
     rows.append({**rows[0], "run_id": "broken", "status": "failed", "thr": 1e9, "error": "x"})
     (tmp_path / "sweep.json").write_text(json.dumps({"grid": grid, "runs": []}))
     pd.DataFrame(rows).to_parquet(tmp_path / "results.parquet", index=False)
@@ -45,7 +53,11 @@ def test_t_interval_known_answers():
 
 def test_flatten_uses_dotted_names():
     assert flatten({"a": 1, "m": {"sent": 2, "k": {"x": 3}}, "l": [1, 2]}) == {
-        "a": 1, "m.sent": 2, "m.k.x": 3, "l": "[1, 2]"}
+        "a": 1,
+        "m.sent": 2,
+        "m.k.x": 3,
+        "l": "[1, 2]",
+    }
 
 
 def test_report_means_cis_and_pngs(sweep_dir):
@@ -62,8 +74,18 @@ def test_report_means_cis_and_pngs(sweep_dir):
 
 def test_report_cli_prints_the_table(sweep_dir, capsys):
     out = sweep_dir / "plots"
-    argv = ["report", str(sweep_dir), "--metric", "thr", "--metric", "messages.sent",
-            "--by", "scenario.scheme", "--out", str(out)]
+    argv = [
+        "report",
+        str(sweep_dir),
+        "--metric",
+        "thr",
+        "--metric",
+        "messages.sent",
+        "--by",
+        "scenario.scheme",
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "mean" in text and "ci95" in text and "messages.sent" in text
@@ -75,8 +97,11 @@ def test_report_cli_prints_the_table(sweep_dir, capsys):
 
 @pytest.mark.parametrize(
     ("extra", "words"),
-    [(["--metric", "nope"], "--metric nope"), (["--by", "seed"], "--by seed"),
-     (["--metric", "status"], "--metric status")],
+    [
+        (["--metric", "nope"], "--metric nope"),
+        (["--by", "seed"], "--by seed"),
+        (["--metric", "status"], "--metric status"),
+    ],
 )
 def test_report_bad_input_exits_2_with_one_line(sweep_dir, capsys, extra, words):
     assert main(["report", str(sweep_dir), *extra]) == 2

