@@ -182,7 +182,7 @@ class SweepPlan:
 
     def key(self) -> str:
         """Short stable hash of the inputs (names the default sweep folder)."""
-        blob = json.dumps(self.inputs(), sort_keys=True).encode()
+        blob = json.dumps(self.inputs()).encode()  # grid order matters: it numbers the points
         return hashlib.sha256(blob).hexdigest()[:10]
 
     def manifest(self) -> dict[str, Any]:
@@ -255,7 +255,7 @@ def plan_sweep(
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON to ``path`` via a temporary sibling and ``os.replace`` (never half-written)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")  # unsorted: the grid's order matters
     os.replace(tmp, path)
 
 
@@ -281,7 +281,10 @@ def is_complete(run_dir: Path, digest: str) -> bool:
 def _check_same_sweep(folder: Path, plan: SweepPlan) -> None:
     old = read_json(folder / MANIFEST, {})
     for name, value in plan.inputs().items():
-        if old.get(name) != value:
+        before = old.get(name)
+        if name == "grid" and isinstance(before, dict):  # the order of keys numbers the points
+            before, value = list(before.items()), list(value.items())
+        if before != value:
             raise SweepError(
                 f"{folder}: holds a different sweep ({name} differs); use another --out"
             )

@@ -22,12 +22,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import dcor
 import numpy as np
 
 QOS_FACTORS = ("throughput", "delay", "jitter", "loss", "rebuffer", "quality")
 CONTEXT_FACTORS = ("B", "C")
 CANDIDATE_FACTORS = QOS_FACTORS + CONTEXT_FACTORS
+
+
+def _dcor():  # noqa: ANN202 - the dcor module
+    """dcor, imported on first use: it JIT-compiles with numba on import (~8 CPU s), a cost
+    that processes which only load scenarios (sweep drivers, the CLI's bad-input path) skip."""
+    import dcor
+
+    return dcor
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +105,7 @@ def distance_correlations(
     for k, name in enumerate(names):
         x = np.asarray(features[name], dtype=float)
         if np.ptp(x) > 0.0 and np.ptp(y) > 0.0:
-            out[k] = float(dcor.distance_correlation(x, y))
+            out[k] = float(_dcor().distance_correlation(x, y))
     return out
 
 
@@ -108,8 +115,8 @@ def _pvalue(
     if np.ptp(x) == 0.0 or np.ptp(y) == 0.0:
         return 1.0
     if params.test == "t":
-        return float(dcor.independence.distance_correlation_t_test(x, y).pvalue)
-    result = dcor.independence.distance_covariance_test(
+        return float(_dcor().independence.distance_correlation_t_test(x, y).pvalue)
+    result = _dcor().independence.distance_covariance_test(
         x, y, num_resamples=params.num_resamples, random_state=rng
     )
     return float(result.pvalue)

@@ -13,11 +13,15 @@ from hypothesis import strategies as st
 from model.config import ConfigError
 from runs.cli import main
 from runs.sweep import (
+    SweepError,
     _split_top_level,
     batch_parameters,
+    check_folder,
     expand_grid,
+    open_folder,
     parse_grid,
     plan_sweep,
+    read_json,
     run_folder,
     run_sweep,
     sweep_seeds,
@@ -81,6 +85,23 @@ def test_plan_resolves_every_run_with_seeds_from_the_scenario_seed():
         assert run.config["scenario"]["duration_s"] == 12.0
     again = plan_sweep("campus-video", {"users.count": [3, 4]}, 3, TINY_SET, seed=100)
     assert again.manifest() == plan.manifest() and again.key() == plan.key()
+
+
+def test_manifest_keeps_the_grid_order_that_numbers_the_points(tmp_path):
+    grid = {"users.count": [3, 4], "scenario.scheme": ["proposed", "wo-da"]}
+    plan = plan_sweep("campus-video", grid, 1, TINY_SET)
+    assert open_folder(tmp_path, plan) == set()
+    manifest = read_json(tmp_path / "sweep.json")
+    assert list(manifest["grid"]) == ["users.count", "scenario.scheme"]
+    assert [r["params"] for r in manifest["runs"]][:2] == [
+        {"users.count": 3, "scenario.scheme": "proposed"},
+        {"users.count": 3, "scenario.scheme": "wo-da"},
+    ]
+    check_folder(tmp_path, plan, resume=True)
+    swapped = plan_sweep("campus-video", dict(reversed(grid.items())), 1, TINY_SET)
+    assert swapped.key() != plan.key()
+    with pytest.raises(SweepError, match="grid differs"):
+        check_folder(tmp_path, swapped, resume=True)
 
 
 def test_plan_validates_every_point_and_names_the_key():
