@@ -66,6 +66,10 @@ class Topology:
                 links.bs_edge_gbps,
             )
         self.infra = self.G.copy()  # routes among infrastructure never cross a device
+        self._edge_names = [edge_node(i) for i in range(len(edge_pos))]
+        self.core = self.G.subgraph([CLOUD, *self._edge_names]).copy()  # edge servers + cloud
+        up = links.bs_edge_latency_ms / 1e3, links.bs_edge_gbps * 1e9
+        self.cell_uplink = np.tile(np.array(up), (len(bs_pos), 1))  # (latency, bandwidth)
         self._routes: dict[tuple[str, str], tuple[float, float]] = {}
         self._cell_routes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._device_cell: dict[str, int] = {}
@@ -145,13 +149,26 @@ class Topology:
         return lat + l3, min(bw, b3)
 
     def cells_to(self, dst: str) -> tuple[np.ndarray, np.ndarray]:
-        """(latency s, bottleneck bit/s) from every cell to infrastructure node ``dst``, cached."""
+        """(latency s, bottleneck bit/s) from every cell to edge/cloud node ``dst``, cached.
+
+        Every cell hangs off exactly one edge server, so a route is the cell's uplink plus the
+        route between edge/cloud nodes; one Dijkstra over that small core graph serves all
+        cells, whatever their number.
+        """
         hit = self._cell_routes.get(dst)
         if hit is None:
-            n = len(self.cell_edge)
-            lat, bw = np.empty(n), np.empty(n)
-            for j in range(n):
-                lat[j], bw[j] = self._infra_route(bs_node(j, self.cell_kind), dst)
+            lengths, paths = nx.single_source_dijkstra(self.core, dst, weight="latency_s")
+            n_edges = len(self._edge_names)
+            lat_e, bw_e = np.empty(n_edges), np.empty(n_edges)
+            for i, name in enumerate(self._edge_names):
+                path = paths[name]
+                lat_e[i] = lengths[name]
+                hops = zip(path, path[1:], strict=False)
+                bw_e[i] = min(
+                    (self.core.edges[u, v]["bandwidth_bps"] for u, v in hops), default=float("inf")
+                )
+            lat = self.cell_uplink[:, 0] + lat_e[self.cell_edge]
+            bw = np.minimum(self.cell_uplink[:, 1], bw_e[self.cell_edge])
             hit = (lat, bw)
             self._cell_routes[dst] = hit
         return hit

@@ -40,6 +40,7 @@ from model.services.behaviour import (
 from model.services.video import init_video, step_video
 from policies.qoe.bandwidth import VideoQosMapping
 from policies.scheduling.params import SchedulerParams
+from policies.slicing.params import SlicingParams
 
 PERCENTILES = (10, 25, 50, 75, 90)
 
@@ -59,6 +60,25 @@ def check_scheme(cfg: Any) -> None:
             f"scheduler.scheduler: {cfg.scheduler.scheduler!r} contradicts scenario.scheme="
             f"{cfg.scenario.scheme} (which uses {pol.scheduler!r})"
         )
+    slicing_mechanism(cfg)
+
+
+def slicing_mechanism(cfg: Any) -> str:
+    """The scheme's slicing mechanism; a game-based scheme may choose its market form, "kelly".
+
+    The default ``slicing.mechanism`` means "the scheme's"; anything else that contradicts the
+    scheme is rejected, never dropped.
+    """
+    pol = policies_for(cfg.scenario.scheme)
+    chosen = cfg.slicing.mechanism
+    if chosen in (pol.slicing, SlicingParams().mechanism):
+        return pol.slicing
+    if pol.slicing == "game" and chosen == "kelly":
+        return chosen
+    raise ConfigError(
+        f"slicing.mechanism: {chosen!r} contradicts scenario.scheme={cfg.scenario.scheme} "
+        f"(which uses {pol.slicing!r})"
+    )
 
 
 class _NoLevelTwo:
@@ -88,7 +108,7 @@ class VideoExtension:
         self.cfg = cfg = model.cfg
         self.policies = policies_for(cfg.scenario.scheme)
         self.scheduler_params = _with(cfg.scheduler, scheduler=self.policies.scheduler)
-        self.slicing_params = _with(cfg.slicing, mechanism=self.policies.slicing)
+        self.slicing_params = _with(cfg.slicing, mechanism=slicing_mechanism(cfg))
         self.cycles_per_bit = VideoQosMapping().cycles_per_bit
         n = model.world.n
         self.rng = model.streams.get("video")

@@ -44,6 +44,8 @@ def scenario_overrides(n_users: int, slots: int) -> dict:
         "edge.count": max(1, cells // 20),
         "area.width_m": round(1.5 * side, 1),
         "area.height_m": round(side, 1),
+        # keep the street grid near 200 x 300 intersections however large the area grows
+        "area.block_m": round(max(100.0, side / 200.0), 1),
         "output.record_users": False,
     }
 

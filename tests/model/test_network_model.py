@@ -72,3 +72,16 @@ def test_mesa_batch_run():
     assert len(results) >= 2
     assert {r["n_users"] for r in results} == {4, 6}
     assert all("mean_throughput_mbps" in r for r in results)
+
+
+def test_vectorised_routes_match_per_message_routes(tiny_campus):
+    model = NetworkModel(tiny_campus, **{"scenario__digital_agents": False, "edge__count": 2})
+    model.step()
+    w, topo = model.world, model.topology
+    cells = w.serving.copy()
+    for dst_index, dst in enumerate(["edge:0", "edge:1", "cloud"]):
+        lat, bw = topo.device_routes(cells, w.rate_bps, np.zeros(w.n, int), [dst])
+        for user in model.users:
+            expected = topo.route(user.node, dst)
+            assert lat[user.index] == pytest.approx(expected[0]), (dst_index, user.index)
+            assert bw[user.index] == pytest.approx(expected[1])
