@@ -74,7 +74,7 @@ def test_mapping_startup_stalls_match_the_video_service() -> None:
     # the simulator; the mapping charges that per swipe. Two swipes within one slot start one
     # video, so the simulator is checked against the slots with a request.
     n, theta, minutes = 3000, 5e6, 3
-    params = VideoParams(startup_counts_as_rebuffer=True)
+    params = VideoParams(startup_counts_as_rebuffer=True, abr="hybrid")  # first chunk at b_min
     rng = np.random.default_rng(0)
     state = init_video(n, params, rng)
     window = VideoWindowStats.empty(n)

@@ -21,7 +21,7 @@ from policies.qoe import (
     select_factors,
 )
 
-VIDEO = VideoParams()
+VIDEO = VideoParams(abr="hybrid")  # the setting this synthetic user was designed with
 BEHAVIOUR = bh.BehaviourParams()
 MOS = bh.MosParams()
 
