@@ -12,15 +12,16 @@ Measured quantities, pooled over users, slice windows, k and seeds:
   samples at or above its ELA (``ela`` table of each run);
 * real-time QoE: the user's expected MOS at each report (``qoe`` table).
 
-Window 0 is the DAs' learning phase (no QoE model is fitted yet, so every scheme but w/o DA
-estimates demand from the SLA); it is excluded from the pooled statistics (``warmup_windows``)
-and reported separately. Nothing here is tuned toward the paper: ``summary.json`` states which
+Window 0 (3 min) is the DAs' learning phase: every DA starts from the generic QoE model and
+fits its user's own model after ~2 min of feedback, so all schemes enter window 0 with the same
+model. It is excluded from the pooled statistics (``warmup_windows``) and reported separately. Nothing here is tuned toward the paper: ``summary.json`` states which
 of the seed's findings hold in this run.
 
-Budget (measured on this project's 2-core machine, see docs/fig5.md): a 30-min campus-video run
-costs about 40-90 CPU-s depending on scheme and k, so the default — 5 k x 4 schemes x 2 seeds
-x 20 min of network time — is 40 runs in about 12 minutes on 2 workers. ``quick`` mode is a
-smoke test (2 k x 4 schemes x 1 seed x 240 s, BDQN trained for 2 episodes).
+Budget (measured on this project's 2-core machine, see docs/fig5.md): a 20-min campus-video
+run costs 3-9 CPU-s for w/o DA and 25-120 s for the three schemes that train BDQNs, so the
+default — 5 k x 4 schemes x 2 seeds x 20 min of network time, 40 runs — took 23 CPU-min, 13 min
+wall on 2 workers (19.5 min when other jobs shared the cores). ``quick`` mode is a smoke test
+(2 k x 4 schemes x 1 seed x 240 s, BDQN trained for 2 episodes): about 25-45 s.
 """
 
 from __future__ import annotations
