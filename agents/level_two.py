@@ -54,8 +54,9 @@ DEMAND_OF_KIND = {"comm": "comm_hz", "compute": "cpu_hz"}
 # --- pure helpers: demand abstraction and dynamics analysis -----------------------------------
 
 
-def demand_records(reports: Sequence[DemandReport], service_of: Callable[[DemandReport], str],
-                   kinds: Sequence[str]) -> list[DemandRecord]:
+def demand_records(
+    reports: Sequence[DemandReport], service_of: Callable[[DemandReport], str], kinds: Sequence[str]
+) -> list[DemandRecord]:
     """Turn DEMAND reports into the abstraction's records (users without a cell are skipped).
 
     Gains: the DA's QoE gain per Hz (``gain_per_hz``) for bandwidth; computing is the other
@@ -73,13 +74,17 @@ def demand_records(reports: Sequence[DemandReport], service_of: Callable[[Demand
         unknown = r.structure == "sla" or not np.isfinite(r.gain_per_hz)
         gain_at_demand = 1.0 if unknown else max(r.gain_per_hz, 0.0) * comm
         gain = tuple(gain_at_demand / amount[k] if amount[k] > 0 else 0.0 for k in kinds)
-        out.append(DemandRecord(r.user, service_of(r), r.cell, tuple(amount[k] for k in kinds),
-                                gain, r.ela))
+        out.append(
+            DemandRecord(
+                r.user, service_of(r), r.cell, tuple(amount[k] for k in kinds), gain, r.ela
+            )
+        )
     return out
 
 
-def split_shared_pools(dist: DemandDistribution,
-                       edge_of_station: Mapping[int, int]) -> DemandDistribution:
+def split_shared_pools(
+    dist: DemandDistribution, edge_of_station: Mapping[int, int]
+) -> DemandDistribution:
     """Split each shared pool (e.g. "compute") into one pool per edge server ("compute@edge0").
 
     A base station hangs off one edge server, so a group can use only its own edge's computing.
@@ -105,19 +110,28 @@ def split_shared_pools(dist: DemandDistribution,
             return np.zeros((len(dist.keys), 0))
         return np.stack([column(arr, p, e) for p, e in cols], axis=1)
 
-    return dataclasses.replace(dist, pools=tuple(pools), demand=stack(dist.demand),
-                               gain_scale=stack(dist.gain_scale))
+    return dataclasses.replace(
+        dist, pools=tuple(pools), demand=stack(dist.demand), gain_scale=stack(dist.gain_scale)
+    )
 
 
-def _component(b: np.ndarray, c: np.ndarray, handovers: float, interval_min: float,
-               params: SlicingParams, j: int) -> float:
+def _component(
+    b: np.ndarray,
+    c: np.ndarray,
+    handovers: float,
+    interval_min: float,
+    params: SlicingParams,
+    j: int,
+) -> float:
     only = tuple(1.0 if k == j else 0.0 for k in range(3))
-    return dynamics_index(b, c, handovers, interval_min,
-                          dataclasses.replace(params, dynamics_weights=only))
+    return dynamics_index(
+        b, c, handovers, interval_min, dataclasses.replace(params, dynamics_weights=only)
+    )
 
 
-def window_dynamics(history: Mapping[int, Sequence[DynamicsReport]], interval_min: float,
-                    params: SlicingParams) -> float:
+def window_dynamics(
+    history: Mapping[int, Sequence[DynamicsReport]], interval_min: float, params: SlicingParams
+) -> float:
     """Dynamics index in [0, 1) from the users' latest DYNAMICS reports (Sec. III.D.2).
 
     Components, each evaluated by ``dynamics_index`` and weighted by ``dynamics_weights``:
@@ -172,6 +186,7 @@ def best_reply(notice: GameNotice, profile: np.ndarray) -> tuple[np.ndarray, flo
 
         def value(x: np.ndarray) -> float:
             return utility(game, i, x)
+
     moved = profile.copy()
     moved[i] = br
     return br, max(value(moved) - value(profile), 0.0)
@@ -205,8 +220,14 @@ class LevelTwoDA(NetAgent):
         i, pools = notice.player, x.shape[1]
         if notice.dynamics == "sequential":
             x[i] = br
-            out = Strategy(state.window, state.round, i, as_profile(x),
-                           max(state.improvement, gain), state.route[1:])
+            out = Strategy(
+                state.window,
+                state.round,
+                i,
+                as_profile(x),
+                max(state.improvement, gain),
+                state.route[1:],
+            )
             size = strategy_size(x.shape[0], pools)
         else:
             out = Strategy(state.window, state.round, i, as_profile(br[None, :]), gain)
@@ -228,32 +249,57 @@ def game_row(o: WindowOutcome) -> dict[str, Any]:
     c = cert.to_dict() if cert is not None else {}
     optimum = o.optimum_welfare
     return {
-        "window": w.index, "start_s": w.start_s, "length_s": w.length_s,
-        "decided_at_s": w.decided_at_s, "granted_at_s": o.granted_at_s,
-        "mechanism": o.mechanism, "variant": o.game.variant,
-        "players": o.game.n_players, "pools": _json(list(o.dist.pools)),
-        "groups": _json(list(o.groups)), "demand_reports": len(w.demands),
+        "window": w.index,
+        "start_s": w.start_s,
+        "length_s": w.length_s,
+        "decided_at_s": w.decided_at_s,
+        "granted_at_s": o.granted_at_s,
+        "mechanism": o.mechanism,
+        "variant": o.game.variant,
+        "players": o.game.n_players,
+        "pools": _json(list(o.dist.pools)),
+        "groups": _json(list(o.groups)),
+        "demand_reports": len(w.demands),
         "rounds": 0 if traj is None else len(traj.rounds) - 1,
         "converged": bool(traj.converged) if traj is not None else False,
-        "nash_gap": _nan(c.get("nash_gap")), "nash_gap_upper": _nan(c.get("nash_gap_upper")),
-        "nash_conv": _nan(c.get("nash_conv")), "regret_method": c.get("regret_method", ""),
-        "potential": _nan(c.get("potential")), "welfare": o.welfare,
+        "nash_gap": _nan(c.get("nash_gap")),
+        "nash_gap_upper": _nan(c.get("nash_gap_upper")),
+        "nash_conv": _nan(c.get("nash_conv")),
+        "regret_method": c.get("regret_method", ""),
+        "potential": _nan(c.get("potential")),
+        "welfare": o.welfare,
         "optimum_welfare": optimum,
         "price_of_anarchy": o.welfare / optimum if optimum > 0 else float("nan"),
         "capacity_violation": _nan(c.get("capacity_violation", 0.0)),
-        "messages": o.messages, "dynamics_index": w.dynamics_index,
-        "ela_feedback": w.ela_feedback, "thresholds": _json(list(w.thresholds)),
-        "game": _json(o.game.to_dict()), "profile": _json(o.profile.tolist()),
+        "messages": o.messages,
+        "dynamics_index": w.dynamics_index,
+        "ela_feedback": w.ela_feedback,
+        "thresholds": _json(list(w.thresholds)),
+        "game": _json(o.game.to_dict()),
+        "profile": _json(o.profile.tolist()),
         "slices": _json(o.slices.tolist()),
     }
 
 
 def round_rows(o: WindowOutcome) -> list[dict[str, Any]]:
-    """``rounds`` table rows of one window (round 0 = the warm start)."""
+    """``rounds`` table rows of one window (round 0 = the warm start).
+
+    ``improvement`` is what the players announced (the largest utility gain of a best
+    response in the round: the stopping rule); ``nash_gap`` is the controller's monitor.
+    """
     if o.trajectory is None:
         return []
-    return [{"window": o.window.index, "round": r.round, "potential": r.potential,
-             "nash_gap": r.nash_gap} for r in o.trajectory.rounds]
+    announced = [float("nan"), *o.window.improvements]
+    return [
+        {
+            "window": o.window.index,
+            "round": r.round,
+            "potential": r.potential,
+            "nash_gap": r.nash_gap,
+            "improvement": announced[r.round] if r.round < len(announced) else float("nan"),
+        }
+        for r in o.trajectory.rounds
+    ]
 
 
 def slice_rows(o: WindowOutcome) -> list[dict[str, Any]]:
@@ -262,9 +308,16 @@ def slice_rows(o: WindowOutcome) -> list[dict[str, Any]]:
     for i, group in enumerate(o.groups):
         for p, pool in enumerate(o.dist.pools):
             if o.dist.demand[i, p] > 0 or o.slices[i, p] > 0:
-                rows.append({"window": o.window.index, "group": group, "pool": pool,
-                             "members": len(o.members[i]), "demand": float(o.dist.demand[i, p]),
-                             "granted": float(o.slices[i, p])})
+                rows.append(
+                    {
+                        "window": o.window.index,
+                        "group": group,
+                        "pool": pool,
+                        "members": len(o.members[i]),
+                        "demand": float(o.dist.demand[i, p]),
+                        "granted": float(o.slices[i, p]),
+                    }
+                )
     return rows
 
 
@@ -320,8 +373,10 @@ class LevelTwo:
 
     def summary(self) -> dict[str, Any]:
         games = pd.DataFrame([game_row(o) for o in self.outcomes])
-        out: dict[str, Any] = {"windows_sliced": len(self.outcomes),
-                               "late_demand_reports": self.controller.late_reports}
+        out: dict[str, Any] = {
+            "windows_sliced": len(self.outcomes),
+            "late_demand_reports": self.controller.late_reports,
+        }
         if games.empty:
             return {"slicing": out}
         certified = games[games["nash_gap"].notna()]
@@ -334,9 +389,11 @@ class LevelTwo:
             strategy_messages=int(games["messages"].sum()),
         )
         if not certified.empty:
-            out.update(mean_nash_gap=float(certified["nash_gap"].mean()),
-                       max_nash_gap=float(certified["nash_gap"].max()),
-                       converged_share=float(certified["converged"].mean()))
+            out.update(
+                mean_nash_gap=float(certified["nash_gap"].mean()),
+                max_nash_gap=float(certified["nash_gap"].max()),
+                converged_share=float(certified["converged"].mean()),
+            )
         return {"slicing": out}
 
     def write_files(self, folder: Path) -> None:

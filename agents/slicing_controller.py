@@ -146,8 +146,13 @@ class SlicingController(NetAgent):
 
     role = "level_two"
 
-    def __init__(self, model: mesa.Model, ext: Any, record: Callable[[WindowOutcome], None],
-                 player_for: Callable[[str], int]) -> None:
+    def __init__(
+        self,
+        model: mesa.Model,
+        ext: Any,
+        record: Callable[[WindowOutcome], None],
+        player_for: Callable[[str], int],
+    ) -> None:
         super().__init__(model, model.cloud.node)
         self.ext = ext
         self.params: SlicingParams = ext.slicing_params
@@ -202,8 +207,15 @@ class SlicingController(NetAgent):
         if self.window is not None:
             self.lengths_s.append(self.window.length_s)
         length_s, dyn, feedback = self.window_length(index)
-        w = WindowState(index, now, length_s, dyn, self.thresholds, feedback,
-                        deadline_s=now + COLLECT_DEADLINE_S)
+        w = WindowState(
+            index,
+            now,
+            length_s,
+            dyn,
+            self.thresholds,
+            feedback,
+            deadline_s=now + COLLECT_DEADLINE_S,
+        )
         self.window = w
         self.next_start_s = now + length_s
         self.ext.begin_window(index, now, length_s)
@@ -229,7 +241,7 @@ class SlicingController(NetAgent):
         feedback = float(np.mean(finite)) if finite else float("nan")
         if finite:
             self.thresholds = tune_thresholds(self.thresholds, feedback, self.params)
-        interval_min = float(np.mean(self.lengths_s[-(HISTORY - 1):])) / 60.0
+        interval_min = float(np.mean(self.lengths_s[-(HISTORY - 1) :])) / 60.0
         dyn = window_dynamics(self.history, interval_min, self.params)
         minutes = slice_window_for(dyn, self.thresholds, self.params.window_stages_min)
         return minutes * 60.0, dyn, feedback
@@ -238,8 +250,7 @@ class SlicingController(NetAgent):
     def _decide(self, w: WindowState) -> None:
         w.decided_at_s = self.model.now_s
         params = self.params
-        records = demand_records(list(w.demands.values()), self._service_of,
-                                 params.resource_kinds)
+        records = demand_records(list(w.demands.values()), self._service_of, params.resource_kinds)
         if not records:
             w.phase = "done"
             return
@@ -283,16 +294,31 @@ class SlicingController(NetAgent):
         w.records = [self._round_record(w, 0)]
         size = 64 + 8 * (3 * game.n_players * game.n_pools + 2 * game.n_pools + game.n_players)
         for i, pid in enumerate(w.players):
-            self.send(pid, Kind.STRATEGY, GameNotice(w.index, i, w.players, game, params.mechanism,
-                                                     params.dynamics, params.kelly_reserve_bid),
-                      size)
+            self.send(
+                pid,
+                Kind.STRATEGY,
+                GameNotice(
+                    w.index,
+                    i,
+                    w.players,
+                    game,
+                    params.mechanism,
+                    params.dynamics,
+                    params.kelly_reserve_bid,
+                ),
+                size,
+            )
         self.model.wake(self, w.round_deadline_s)
         self._next_round(w)
 
     def _warm_start(self, dist: DemandDistribution, game: SlicingGame) -> np.ndarray:
         """Players start from their last window's strategies (0 for new groups or pools)."""
-        x = np.array([[self.last_strategy.get((f"{s}@bs{b}", pool), 0.0) for pool in dist.pools]
-                      for s, b in dist.keys]).reshape(game.n_players, game.n_pools)
+        x = np.array(
+            [
+                [self.last_strategy.get((f"{s}@bs{b}", pool), 0.0) for pool in dist.pools]
+                for s, b in dist.keys
+            ]
+        ).reshape(game.n_players, game.n_pools)
         x = np.minimum(x, game.caps)
         if self.params.mechanism == "game" and game.variant == "capacity-coupled":
             x = feasible_slices(x, game.capacities)
@@ -308,8 +334,9 @@ class SlicingController(NetAgent):
             order = self.gen.permutation(n) if self.params.player_order == "shuffled" else range(n)
             order = [int(i) for i in order]
             route = tuple(w.players[i] for i in order[1:]) + (self.unique_id,)
-            self.send(w.players[order[0]], Kind.STRATEGY, dataclasses.replace(state, route=route),
-                      size)
+            self.send(
+                w.players[order[0]], Kind.STRATEGY, dataclasses.replace(state, route=route), size
+            )
             return
         for pid in w.players:
             self.send(pid, Kind.STRATEGY, dataclasses.replace(state, route=(self.unique_id,)), size)
@@ -341,8 +368,9 @@ class SlicingController(NetAgent):
         """Monitor of the dynamics (not used to decide): potential and Nash gap per round."""
         x, game = w.profile.copy(), w.game
         if self.params.mechanism == "kelly":
-            return RoundRecord(r, x, float("nan"),
-                               kelly_nash_gap(game, x, self.params.kelly_reserve_bid))
+            return RoundRecord(
+                r, x, float("nan"), kelly_nash_gap(game, x, self.params.kelly_reserve_bid)
+            )
         return RoundRecord(r, x, potential(game, x), nash_gap(game, x))
 
     def _finish(self, w: WindowState, converged: bool) -> None:
@@ -360,25 +388,52 @@ class SlicingController(NetAgent):
         self._conclude(w, game, x, slices, cert.welfare, cert.optimum_welfare, cert, trajectory)
 
     # -- grants (ledger + SLICE messages) ---------------------------------------------------------
-    def _conclude(self, w: WindowState, game: SlicingGame, profile: np.ndarray,
-                  slices: np.ndarray, welfare: float, optimum: float,
-                  cert: EquilibriumCertificate | None = None,
-                  trajectory: Trajectory | None = None) -> None:
+    def _conclude(
+        self,
+        w: WindowState,
+        game: SlicingGame,
+        profile: np.ndarray,
+        slices: np.ndarray,
+        welfare: float,
+        optimum: float,
+        cert: EquilibriumCertificate | None = None,
+        trajectory: Trajectory | None = None,
+    ) -> None:
         dist = w.dist
         groups = tuple(f"{s}@bs{b}" for s, b in dist.keys)
         self._reserve(groups, dist.pools, slices)
         members = tuple(
-            tuple(sorted(r.user for r in w.demands.values()
-                         if r.cell >= 0 and self.ext.group_key(r.cell, r.ela) == key))
-            for key in groups)
+            tuple(
+                sorted(
+                    r.user
+                    for r in w.demands.values()
+                    if r.cell >= 0 and self.ext.group_key(r.cell, r.ela) == key
+                )
+            )
+            for key in groups
+        )
         grant = SliceGrant(w.index, groups, members, dist.pools, as_profile(slices))
         for orch in self.ext.orchestrators:
             self.send(orch.unique_id, Kind.SLICE, grant)
         w.phase = "done"
         messages = self.model.bus.sent[Kind.STRATEGY.value] - w.strategy_base if w.players else 0
-        self.record(WindowOutcome(w, self.params.mechanism, dist, game, np.array(profile),
-                                  np.array(slices), members, welfare, optimum, cert, trajectory,
-                                  messages, self.model.now_s))
+        self.record(
+            WindowOutcome(
+                w,
+                self.params.mechanism,
+                dist,
+                game,
+                np.array(profile),
+                np.array(slices),
+                members,
+                welfare,
+                optimum,
+                cert,
+                trajectory,
+                messages,
+                self.model.now_s,
+            )
+        )
 
     def _reserve(self, groups: tuple[str, ...], pools: tuple[str, ...], slices: np.ndarray) -> None:
         """Release the previous window's reservations, then hold this window's (ledger-checked)."""

@@ -14,8 +14,9 @@ Measured quantities, pooled over users, slice windows, k and seeds:
 
 Window 0 (3 min) is the DAs' learning phase: every DA starts from the generic QoE model and
 fits its user's own model after ~2 min of feedback, so all schemes enter window 0 with the same
-model. It is excluded from the pooled statistics (``warmup_windows``) and reported separately. Nothing here is tuned toward the paper: ``summary.json`` states which
-of the seed's findings hold in this run.
+model. It is excluded from the pooled statistics (``warmup_windows``) and reported separately.
+Nothing here is tuned toward the paper: ``summary.json`` states which of the seed's findings
+hold in this run.
 
 Budget (measured on this project's 2-core machine, see docs/fig5.md): a 20-min campus-video
 run costs 3-9 CPU-s for w/o DA and 25-120 s for the three schemes that train BDQNs, so the
@@ -73,8 +74,9 @@ class Fig5Settings:
 
 
 # The smoke test: two k, every scheme, one seed, 4 min, the BDQN trained for 2 episodes only.
-QUICK = Fig5Settings(users=(16, 20), seeds=1, duration_s=240.0,
-                     overrides=(("das.train_episodes", 2),))
+QUICK = Fig5Settings(
+    users=(16, 20), seeds=1, duration_s=240.0, overrides=(("das.train_episodes", 2),)
+)
 
 
 def settings_for(quick: bool, seeds: int | None = None) -> Fig5Settings:
@@ -99,16 +101,24 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
     from runs.simulate import run_scenario
 
     torch.set_num_threads(1)  # two workers share two cores
-    cfg = load_scenario("campus-video", {
-        "scenario.scheme": case["scheme"], "users.count": case["k"],
-        "scenario.seed": case["seed"], "scenario.duration_s": case["duration_s"],
-        **dict(case["overrides"]),
-    })
+    cfg = load_scenario(
+        "campus-video",
+        {
+            "scenario.scheme": case["scheme"],
+            "users.count": case["k"],
+            "scenario.seed": case["seed"],
+            "scenario.duration_s": case["duration_s"],
+            **dict(case["overrides"]),
+        },
+    )
     t0 = time.perf_counter()
     folder, summary = run_scenario(cfg, Path(case["out"]))
     wall = time.perf_counter() - t0
-    tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in ("ela", "qoe")
-              if (folder / f"{name}.parquet").exists()}
+    tables = {
+        name: pd.read_parquet(folder / f"{name}.parquet")
+        for name in ("ela", "qoe")
+        if (folder / f"{name}.parquet").exists()
+    }
     return {"case": case, "summary": summary, "wall_s": wall, **tables}
 
 
@@ -117,9 +127,16 @@ def _cases(cfg: Fig5Settings, out_dir: Path) -> list[dict[str, Any]]:
     for seed in range(cfg.base_seed, cfg.base_seed + cfg.seeds):
         for k in sorted(cfg.users, reverse=True):  # biggest first: better packing on 2 workers
             for scheme in cfg.schemes:
-                cases.append({"scheme": scheme, "k": k, "seed": seed,
-                              "duration_s": cfg.duration_s, "overrides": cfg.overrides,
-                              "out": str(out_dir / "runs" / f"{scheme}-k{k}-s{seed}")})
+                cases.append(
+                    {
+                        "scheme": scheme,
+                        "k": k,
+                        "seed": seed,
+                        "duration_s": cfg.duration_s,
+                        "overrides": cfg.overrides,
+                        "out": str(out_dir / "runs" / f"{scheme}-k{k}-s{seed}"),
+                    }
+                )
     return cases
 
 
@@ -128,12 +145,14 @@ def _run_all(cases: list[dict[str, Any]], workers: int, progress: bool) -> list[
     results = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         futures = [pool.submit(run_case, c) for c in cases]
-        for fut in tqdm(as_completed(futures), total=len(futures), desc="fig5",
-                        disable=not progress):
+        for fut in tqdm(
+            as_completed(futures), total=len(futures), desc="fig5", disable=not progress
+        ):
             results.append(fut.result())
     order = {(c["scheme"], c["k"], c["seed"]): i for i, c in enumerate(cases)}
-    return sorted(results, key=lambda r: order[(r["case"]["scheme"], r["case"]["k"],
-                                                 r["case"]["seed"])])
+    return sorted(
+        results, key=lambda r: order[(r["case"]["scheme"], r["case"]["k"], r["case"]["seed"])]
+    )
 
 
 def _pooled(results: list[dict[str, Any]], name: str) -> pd.DataFrame:
@@ -151,8 +170,12 @@ def _stats(values: np.ndarray) -> dict[str, float]:
     if values.size == 0:
         return {f"p{p}": float("nan") for p in PERCENTILES} | {"mean": float("nan"), "n": 0}
     out = {f"p{p}": float(np.percentile(values, p)) for p in PERCENTILES}
-    out.update(median=out["p50"], iqr=out["p75"] - out["p25"], mean=float(values.mean()),
-               n=int(values.size))
+    out.update(
+        median=out["p50"],
+        iqr=out["p75"] - out["p25"],
+        mean=float(values.mean()),
+        n=int(values.size),
+    )
     return out
 
 
@@ -187,8 +210,12 @@ def plot_ela_cdf(ela: pd.DataFrame, schemes: tuple[str, ...], path: Path) -> Non
     for s in schemes:
         v = np.sort(ela.loc[ela["scheme"] == s, "ela_ratio"].to_numpy(float))
         if v.size:
-            ax.step(np.concatenate([[0.0], v]), np.arange(v.size + 1) / v.size, where="post",
-                    label=LABELS.get(s, s))
+            ax.step(
+                np.concatenate([[0.0], v]),
+                np.arange(v.size + 1) / v.size,
+                where="post",
+                label=LABELS.get(s, s),
+            )
     ax.set_xlabel("ELA achievable ratio")
     ax.set_ylabel("CDF")
     ax.set_xlim(0.0, 1.0)
@@ -243,20 +270,32 @@ def findings(ela: pd.DataFrame, qoe: pd.DataFrame) -> list[dict[str, Any]]:
     boxes = ", ".join(f"{s}: median {med[s]:.2f}, IQR {iqr[s]:.2f}" for s in SCHEMES)
     wide = iqr["wo-da"] >= float(np.median([iqr[s] for s in SCHEMES if s != "wo-da"]))
     return [
-        _claim("Proposed has the highest ELA achievable ratio in most percentile ranges",
-               differ > 0 and wins > differ / 2,
-               f"highest at {wins} of the {differ} deciles where the schemes differ "
-               f"(all tie at the other {9 - differ})"),
-        _claim("PDRL-L1 slightly outperforms Proposed in the mid-range (0.6-0.7)", mid < 0,
-               f"mean CDF(PDRL-L1) - CDF(Proposed) on [0.6, 0.7] = {mid:+.3f}"),
-        _claim("w/o DA lags behind Proposed and PDRL-L1 (ELA ratio)",
-               mean["wo-da"] < min(mean["proposed"], mean["pdrl-l1"]), means),
+        _claim(
+            "Proposed has the highest ELA achievable ratio in most percentile ranges",
+            differ > 0 and wins > differ / 2,
+            f"highest at {wins} of the {differ} deciles where the schemes differ "
+            f"(all tie at the other {9 - differ})",
+        ),
+        _claim(
+            "PDRL-L1 slightly outperforms Proposed in the mid-range (0.6-0.7)",
+            mid < 0,
+            f"mean CDF(PDRL-L1) - CDF(Proposed) on [0.6, 0.7] = {mid:+.3f}",
+        ),
+        _claim(
+            "w/o DA lags behind Proposed and PDRL-L1 (ELA ratio)",
+            mean["wo-da"] < min(mean["proposed"], mean["pdrl-l1"]),
+            means,
+        ),
         _claim("HSLA-L2 has the poorest ELA ratio", mean["hsla-l2"] == min(mean.values()), means),
         _claim("Proposed has the highest median QoE", med["proposed"] == max(med.values()), boxes),
-        _claim("Proposed's QoE IQR is not the narrowest", iqr["proposed"] > min(iqr.values()),
-               boxes),
-        _claim("w/o DA has the lowest median QoE and a wide IQR",
-               med["wo-da"] == min(med.values()) and wide, boxes),
+        _claim(
+            "Proposed's QoE IQR is not the narrowest", iqr["proposed"] > min(iqr.values()), boxes
+        ),
+        _claim(
+            "w/o DA has the lowest median QoE and a wide IQR",
+            med["wo-da"] == min(med.values()) and wide,
+            boxes,
+        ),
     ]
 
 
@@ -276,20 +315,36 @@ def paired_differences(ela: pd.DataFrame, qoe: pd.DataFrame) -> pd.DataFrame:
         for scheme in (s for s in runs.columns if s != "proposed"):
             d = (runs[scheme] - runs["proposed"]).dropna().to_numpy()
             sem = float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else float("nan")
-            rows.append({"metric": metric, "scheme": scheme, "mean_diff": float(d.mean()),
-                         "sem": sem, "pairs": int(d.size), "wins": int(np.sum(d > 0))})
+            rows.append(
+                {
+                    "metric": metric,
+                    "scheme": scheme,
+                    "mean_diff": float(d.mean()),
+                    "sem": sem,
+                    "pairs": int(d.size),
+                    "wins": int(np.sum(d > 0)),
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def _run_row(r: dict[str, Any]) -> dict[str, Any]:
     c, s = r["case"], r["summary"]
     sl = s.get("slicing", {})
-    return {"scheme": c["scheme"], "k": c["k"], "seed": c["seed"], "wall_s": r["wall_s"],
-            "windows": s.get("windows"), "ela_ratio_mean": s.get("ela_ratio", {}).get("mean"),
-            "qoe_mean": s.get("qoe", {}).get("mean"), "mean_window_s": sl.get("mean_window_s"),
-            "max_nash_gap": sl.get("max_nash_gap"), "rounds_mean": sl.get("rounds_mean"),
-            "price_of_anarchy": sl.get("mean_price_of_anarchy"),
-            "strategy_messages": sl.get("strategy_messages")}
+    return {
+        "scheme": c["scheme"],
+        "k": c["k"],
+        "seed": c["seed"],
+        "wall_s": r["wall_s"],
+        "windows": s.get("windows"),
+        "ela_ratio_mean": s.get("ela_ratio", {}).get("mean"),
+        "qoe_mean": s.get("qoe", {}).get("mean"),
+        "mean_window_s": sl.get("mean_window_s"),
+        "max_nash_gap": sl.get("max_nash_gap"),
+        "rounds_mean": sl.get("rounds_mean"),
+        "price_of_anarchy": sl.get("mean_price_of_anarchy"),
+        "strategy_messages": sl.get("strategy_messages"),
+    }
 
 
 def _after_warmup(frame: pd.DataFrame, warmup: int) -> pd.DataFrame:
@@ -309,16 +364,20 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def summarise_fig5(results: list[dict[str, Any]], cfg: Fig5Settings, out_dir: Path,
-                   mode: str) -> dict:
+def summarise_fig5(
+    results: list[dict[str, Any]], cfg: Fig5Settings, out_dir: Path, mode: str
+) -> dict:
     """Pool the runs (after the warm-up windows) and write panels, tables and summary.json."""
     ela_all, qoe_all = _pooled(results, "ela"), _pooled(results, "qoe")
     ela = _after_warmup(ela_all, cfg.warmup_windows)
     qoe = _after_warmup(qoe_all, cfg.warmup_windows)
     table = fig5_table(ela, qoe, cfg.schemes)
     table.to_csv(out_dir / "fig5_table.csv", index=False)
-    warm = fig5_table(ela_all[ela_all["window"] < cfg.warmup_windows],
-                      qoe_all[qoe_all["window"] < cfg.warmup_windows], cfg.schemes)
+    warm = fig5_table(
+        ela_all[ela_all["window"] < cfg.warmup_windows],
+        qoe_all[qoe_all["window"] < cfg.warmup_windows],
+        cfg.schemes,
+    )
     ela_all.to_parquet(out_dir / "fig5_ela.parquet", index=False)
     qoe_all.to_parquet(out_dir / "fig5_qoe.parquet", index=False)
     paired = paired_differences(ela, qoe)
@@ -326,19 +385,24 @@ def summarise_fig5(results: list[dict[str, Any]], cfg: Fig5Settings, out_dir: Pa
     pd.DataFrame([_run_row(r) for r in results]).to_csv(out_dir / "fig5_runs.csv", index=False)
     plot_ela_cdf(ela, cfg.schemes, out_dir / "fig5a_ela_cdf.png")
     plot_qoe_box(qoe, cfg.schemes, out_dir / "fig5b_qoe_box.png")
-    summary = _finite({
-        "mode": mode, "settings": asdict(cfg), "runs": len(results),
-        "table": table.to_dict(orient="records"),
-        "warmup_table": warm.to_dict(orient="records"),
-        "paired_vs_proposed": paired.to_dict(orient="records"),
-        "findings": findings(ela, qoe),
-    })
+    summary = _finite(
+        {
+            "mode": mode,
+            "settings": asdict(cfg),
+            "runs": len(results),
+            "table": table.to_dict(orient="records"),
+            "warmup_table": warm.to_dict(orient="records"),
+            "paired_vs_proposed": paired.to_dict(orient="records"),
+            "findings": findings(ela, qoe),
+        }
+    )
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
 
-def reproduce_fig5(out_dir: Path, quick: bool = False, seeds: int | None = None,
-                   progress: bool = True) -> dict:
+def reproduce_fig5(
+    out_dir: Path, quick: bool = False, seeds: int | None = None, progress: bool = True
+) -> dict:
     """Run the Fig. 5 experiment; write the two panels, the table and summary.json.
 
     Args:
@@ -355,9 +419,13 @@ def reproduce_fig5(out_dir: Path, quick: bool = False, seeds: int | None = None,
     out_dir.mkdir(parents=True, exist_ok=True)
     t0, cpu0 = time.perf_counter(), _children_cpu_s()
     results = _run_all(_cases(cfg, out_dir), cfg.workers, progress)
-    timing = {"total_s": time.perf_counter() - t0, "workers_cpu_s": _children_cpu_s() - cpu0,
-              "runs_s": float(sum(r["wall_s"] for r in results)),
-              "max_run_s": float(max(r["wall_s"] for r in results)), "workers": cfg.workers}
+    timing = {
+        "total_s": time.perf_counter() - t0,
+        "workers_cpu_s": _children_cpu_s() - cpu0,
+        "runs_s": float(sum(r["wall_s"] for r in results)),
+        "max_run_s": float(max(r["wall_s"] for r in results)),
+        "workers": cfg.workers,
+    }
     summary = summarise_fig5(results, cfg, out_dir, "quick" if quick else "full")
     (out_dir / "timing.json").write_text(json.dumps(timing, indent=2) + "\n")
     return summary

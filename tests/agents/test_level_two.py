@@ -24,8 +24,10 @@ EPS = SlicingParams().epsilon
 
 
 def _run(scheme: str, duration_s: float = 300.0, **extra: object) -> NetworkModel:
-    cfg = load_scenario("campus-video", {**SMALL, "scenario.scheme": scheme,
-                                         "scenario.duration_s": duration_s, **extra})
+    cfg = load_scenario(
+        "campus-video",
+        {**SMALL, "scenario.scheme": scheme, "scenario.duration_s": duration_s, **extra},
+    )
     model = NetworkModel(cfg)
     while model.running:
         model.step()
@@ -59,8 +61,12 @@ def test_every_game_window_ends_in_a_certified_equilibrium(proposed):
 def test_potential_never_falls_under_sequential_best_response(proposed):
     rounds = _ext(proposed).level_two.tables()["rounds"]
     for _, r in rounds.groupby("window"):
-        phi = r.sort_values("round")["potential"].to_numpy()
+        r = r.sort_values("round")
+        phi = r["potential"].to_numpy()
         assert np.all(np.diff(phi) >= -1e-9 * np.maximum(1.0, np.abs(phi[1:])))
+        # the players' announcements stopped the rounds: the last one improved by <= epsilon
+        announced = r["improvement"].to_numpy()
+        assert announced[-1] <= EPS < np.min(announced[1:-1], initial=1.0)
 
 
 def test_ledger_holds_exactly_the_last_grant_within_capacity(proposed):
@@ -98,7 +104,8 @@ def test_rounds_are_messages_that_cost_time(proposed):
         # Token passing: the controller -> player 1 -> ... -> player n -> controller, one slot
         # per hop; the GameNotices add one message per player.
         assert row.granted_at_s - row.decided_at_s == pytest.approx(
-            row.rounds * (row.players + 1) * proposed.slot_s)
+            row.rounds * (row.players + 1) * proposed.slot_s
+        )
         assert row.messages == row.players + row.rounds * (row.players + 1)
 
 
@@ -186,8 +193,9 @@ def test_same_seed_same_games():
 
 def test_a_mechanism_contradicting_the_scheme_is_rejected():
     with pytest.raises(ConfigError, match="slicing.mechanism"):
-        NetworkModel("campus-video", scheme="wo-da", users__count=4,
-                     **{"slicing__mechanism": "kelly"})
+        NetworkModel(
+            "campus-video", scheme="wo-da", users__count=4, **{"slicing__mechanism": "kelly"}
+        )
 
 
 def test_convergence_png_is_written(proposed, tmp_path):

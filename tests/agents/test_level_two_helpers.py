@@ -16,9 +16,20 @@ KINDS = ("comm", "compute")
 
 
 def _demand(user: int, cell: int, gain: float = 2e-6, structure: str = "S:linear") -> DemandReport:
-    return DemandReport(user=user, cell=cell, service="video", window=0, window_s=180.0,
-                        comm_hz=1e6, cpu_hz=2e8, predicted_qoe=4.0, ela=4.0, attainable=True,
-                        gain_per_hz=gain, structure=structure)
+    return DemandReport(
+        user=user,
+        cell=cell,
+        service="video",
+        window=0,
+        window_s=180.0,
+        comm_hz=1e6,
+        cpu_hz=2e8,
+        predicted_qoe=4.0,
+        ela=4.0,
+        attainable=True,
+        gain_per_hz=gain,
+        structure=structure,
+    )
 
 
 def _service(r: DemandReport) -> str:
@@ -26,8 +37,11 @@ def _service(r: DemandReport) -> str:
 
 
 def test_demand_records_skip_unplaced_users_and_price_gains():
-    recs = demand_records([_demand(1, 0), _demand(2, -1), _demand(3, 1, 0.0, "sla"),
-                           _demand(4, 1, 0.0)], _service, KINDS)
+    recs = demand_records(
+        [_demand(1, 0), _demand(2, -1), _demand(3, 1, 0.0, "sla"), _demand(4, 1, 0.0)],
+        _service,
+        KINDS,
+    )
     assert [r.user_id for r in recs] == [1, 3, 4]
     linear, prior, flat = recs
     assert linear.gain_per_unit[0] == pytest.approx(2e-6)
@@ -48,10 +62,16 @@ def test_shared_pool_splits_per_edge_server():
     assert split.eligible[:, 3:].sum(axis=1).tolist() == [1, 1, 1]  # each group: its own edge
 
 
-def _reports(users: int, spread: float, drift: float, handovers: int,
-             ratio: float = 0.92) -> dict[int, list[DynamicsReport]]:
-    return {u: [DynamicsReport(u, w, 1.5 + drift * w, spread, 1.4 - drift * w, spread,
-                               handovers, ratio) for w in range(3)] for u in range(users)}
+def _reports(
+    users: int, spread: float, drift: float, handovers: int, ratio: float = 0.92
+) -> dict[int, list[DynamicsReport]]:
+    return {
+        u: [
+            DynamicsReport(u, w, 1.5 + drift * w, spread, 1.4 - drift * w, spread, handovers, ratio)
+            for w in range(3)
+        ]
+        for u in range(users)
+    }
 
 
 def test_dynamics_index_grows_with_spread_drift_and_handovers():

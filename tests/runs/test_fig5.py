@@ -46,13 +46,21 @@ def test_bad_seed_count_is_a_usage_error(capsys):
 
 def test_settings_and_claims_on_a_made_up_sample():
     assert settings_for(False).seeds == 2 and settings_for(True, seeds=3).seeds == 3
-    ratios = {"proposed": [0.9, 0.95, 1.0], "wo-da": [0.3, 0.4, 0.5],
-              "pdrl-l1": [0.7, 0.8, 0.9], "hsla-l2": [0.1, 0.2, 0.3]}
+    ratios = {
+        "proposed": [0.9, 0.95, 1.0],
+        "wo-da": [0.3, 0.4, 0.5],
+        "pdrl-l1": [0.7, 0.8, 0.9],
+        "hsla-l2": [0.1, 0.2, 0.3],
+    }
     ela = pd.DataFrame([{"scheme": s, "ela_ratio": v} for s, vs in ratios.items() for v in vs])
     qoe = pd.DataFrame([{"scheme": s, "qoe": 1 + 4 * v} for s, vs in ratios.items() for v in vs])
     table = fig5_table(ela, qoe, SCHEMES)
     assert table.set_index("scheme")["ela_median"].to_dict() == {
-        "proposed": 0.95, "wo-da": 0.4, "pdrl-l1": 0.8, "hsla-l2": 0.2}
+        "proposed": 0.95,
+        "wo-da": 0.4,
+        "pdrl-l1": 0.8,
+        "hsla-l2": 0.2,
+    }
     claims = {f["claim"]: f["holds"] for f in findings(ela, qoe)}
     assert claims["Proposed has the highest ELA achievable ratio in most percentile ranges"]
     assert claims["HSLA-L2 has the poorest ELA ratio"]
