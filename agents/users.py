@@ -55,12 +55,8 @@ class User(NetAgent):
             for u, c in zip(users, cells, strict=True)
         ]
         nodes = [model.agent(r).node for r in receivers]
-        names = sorted(set(nodes))
-        dst = (
-            np.array([names.index(n) for n in nodes])
-            if len(names) > 1
-            else np.zeros(len(nodes), int)
-        )
+        names, dst = np.unique(np.array(nodes), return_inverse=True)
+        names = names.tolist()
         lat, bw = model.topology.device_routes(cells, w.rate_bps[due], dst, names)
         cols = [
             [u.unique_id for u in users],

@@ -162,10 +162,6 @@ class MessageBus:
     def in_flight(self) -> Counter[str]:
         return Counter(m.kind.value for _, _, m in self._heap)
 
-    def next_due(self) -> float | None:
-        """Delivery time of the earliest message in flight (None when nothing is in flight)."""
-        return self._heap[0][0] if self._heap else None
-
     def totals(self) -> dict[str, int]:
         """Overall counters; ``sent == delivered + in_flight + undeliverable`` always holds."""
         return {

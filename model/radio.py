@@ -106,11 +106,6 @@ class RadioAccess:
             se = np.minimum(se, self.p.max_spectral_efficiency)
         self.spectral_eff = se
 
-    def serving_rx_dbm(self) -> np.ndarray:
-        """Received power of each user's serving cell (dBm)."""
-        col = np.argmax(self.cand == self.serving[:, None], axis=1)
-        return self.rx_dbm[np.arange(len(col)), col]
-
 
 def cell_shares(
     serving: np.ndarray, weights: np.ndarray, n_cells: int, cell_hz: np.ndarray

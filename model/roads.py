@@ -34,16 +34,6 @@ class RoadArrays:
     def degree(self) -> np.ndarray:
         return np.diff(self.indptr)
 
-    def edge_length(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-        """Lengths of edges (u[i], v[i]); every pair must be an edge."""
-        out = np.empty(len(u))
-        for k in range(int(self.degree.max(initial=0))):
-            slot = self.indptr[u] + k
-            valid = slot < self.indptr[u + 1]
-            hit = valid & (self.indices[np.minimum(slot, len(self.indices) - 1)] == v)
-            out[hit] = self.lengths[slot[hit]]
-        return out
-
 
 def campus_grid(area: AreaParams, rng: np.random.Generator) -> nx.Graph:
     """A street grid with ``removed_street_fraction`` of its streets removed, still connected."""

@@ -100,10 +100,6 @@ class Topology:
             self.G.remove_edge(name, bs_node(old, self.cell_kind))
             self._attach(name, cell)
 
-    def remove_device(self, name: str) -> None:
-        self.G.remove_node(name)
-        self._device_cell.pop(name, None)
-
     def set_rate_source(self, fn: Callable[[str], float]) -> None:
         """Where the current radio rate (bit/s) of a device comes from."""
         self._device_rate = fn
@@ -193,7 +189,3 @@ class Topology:
             bw[sel] = bw_k[cells[sel]]
         floor = self.links.min_air_rate_mbps * 1e6
         return lat + self.links.air_latency_ms / 1e3, np.minimum(bw, np.maximum(rates_bps, floor))
-
-    def path(self, src: str, dst: str) -> list[str]:
-        """The node sequence of the route (for display and tests)."""
-        return nx.dijkstra_path(self.G, src, dst, weight="latency_s")

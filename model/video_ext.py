@@ -54,8 +54,7 @@ def _with(params: Any, **changes: Any) -> Any:
 def check_scheme(cfg: Any) -> None:
     """Reject a scheduler/slicing choice that contradicts the named scheme (never drop it)."""
     pol = policies_for(cfg.scenario.scheme)
-    defaults = (SchedulerParams().scheduler, None)
-    if cfg.scheduler.scheduler not in (pol.scheduler, defaults[0]):
+    if cfg.scheduler.scheduler not in (pol.scheduler, SchedulerParams().scheduler):
         raise ConfigError(
             f"scheduler.scheduler: {cfg.scheduler.scheduler!r} contradicts scenario.scheme="
             f"{cfg.scenario.scheme} (which uses {pol.scheduler!r})"
