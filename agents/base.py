@@ -18,6 +18,7 @@ class NetAgent(mesa.Agent):
     """A Mesa agent that lives on a topology node and talks through the message bus."""
 
     role = "agent"  # the activation group of DESIGN.md step phase 3
+    accepts_batches = False  # True: the bus may deliver a MessageBatch instead of its rows
 
     def __init__(self, model: mesa.Model, node: str) -> None:
         super().__init__(model)

@@ -22,7 +22,16 @@ class User(NetAgent):
     def __init__(self, model: mesa.Model, index: int) -> None:
         super().__init__(model, f"ue:{index}")
         self.index = index
-        self.manager: int | None = None  # agent id of the level-one DA that represents it
+
+    @property
+    def manager(self) -> int | None:
+        """Agent id of the level-one DA that represents this user (None: report to the edge)."""
+        m = int(self.model.user_manager[self.index])
+        return None if m < 0 else m
+
+    @manager.setter
+    def manager(self, agent_id: int | None) -> None:
+        self.model.user_manager[self.index] = -1 if agent_id is None else int(agent_id)
 
     @property
     def xy(self) -> tuple[float, float]:
@@ -43,43 +52,35 @@ class User(NetAgent):
         """Users ``due`` send their QoS reports for the window just ended.
 
         Each report goes to the user's manager (its level-one DA) or, without one, to the edge
-        server of its serving cell. Building the reports column-wise and routing them with the
-        topology's vectorised routes is what keeps thousands of reports per slot cheap; the
-        messages are exactly those that ``NetAgent.send`` would produce one by one.
+        server of its serving cell. The reports leave as one column-wise batch routed with the
+        topology's vectorised routes (:meth:`model.bus.MessageBus.send_batch`): row for row the
+        messages ``NetAgent.send`` would produce one by one, without a Python object per report.
         """
         w = model.world
         cells = w.serving[due]
-        users = [model.users[i] for i in due]
-        receivers = [
-            u.manager if u.manager is not None else model.edge_agent_of_cell(int(c)).unique_id
-            for u, c in zip(users, cells, strict=True)
-        ]
-        nodes = [model.agent(r).node for r in receivers]
-        names, dst = np.unique(np.array(nodes), return_inverse=True)
-        names = names.tolist()
+        mgr = model.user_manager[due]
+        if (mgr < 0).all():  # no digital agents: everyone reports to its cell's edge server
+            receivers = model.cell_edge_ids[cells]
+            dst, names = None, []
+        else:
+            receivers = np.where(mgr >= 0, mgr, model.cell_edge_ids[cells])
+            uniq, dst = np.unique(receivers, return_inverse=True)
+            names = [model.agent(int(r)).node for r in uniq]
         lat, bw = model.topology.device_routes(cells, w.rate_bps[due], dst, names)
-        cols = [
-            [u.unique_id for u in users],
-            cells.tolist(),
-            (window["thr"] / 1e6).tolist(),
-            window["delay"].tolist(),
-            window["jitter"].tolist(),
-            window["loss"].tolist(),
-            window["sinr"].tolist(),
-            w.speed[due].tolist(),
-        ]
-        names_extra = list(extra)
-        cols += [np.asarray(extra[k], dtype=float).tolist() for k in names_extra]
-        payloads = (
-            [
-                QosReport(*row[:8], **dict(zip(names_extra, row[8:], strict=True)))
-                for row in zip(*cols, strict=True)
-            ]
-            if names_extra
-            else [QosReport(*row) for row in zip(*cols, strict=True)]
-        )
-        model.bus.send_routed(
-            model.now_s, Kind.QOS_REPORT, cols[0], receivers, payloads, lat.tolist(), bw.tolist()
+        senders = model.user_ids[due]
+        columns = {
+            "user": senders,
+            "cell": cells,
+            "throughput_mbps": window["thr"] / 1e6,
+            "delay_ms": window["delay"],
+            "jitter_ms": window["jitter"],
+            "loss": window["loss"],
+            "sinr_db": window["sinr"],
+            "speed_mps": w.speed[due],
+        }
+        columns.update({k: np.asarray(v, dtype=float) for k, v in extra.items()})
+        model.bus.send_batch(
+            model.now_s, Kind.QOS_REPORT, QosReport, senders, receivers, columns, lat, bw
         )
 
     def act(self) -> None:

@@ -13,6 +13,12 @@ recorded as undeliverable with its details, never silently dropped.
 Why not Mesa's ``schedule_event``: Mesa holds callbacks by weak reference and pays one event
 per message; one heap drained once per slot is simpler and cheaper for thousands of reports per
 slot (see ``runs/benchmarks/world.py`` for the measured cost per message).
+
+Batches (:meth:`MessageBus.send_batch`): thousands of QoS reports per slot are sent as one
+:class:`model.messages.MessageBatch` (arrays of senders, receivers, times and payload columns)
+instead of as thousands of Python objects. Each row is still one message — own sequence number,
+delivery time and route, counted in every tally — and receivers that do not declare
+``accepts_batches`` get them as ordinary single messages.
 """
 
 from __future__ import annotations
@@ -22,15 +28,27 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from model.messages import DEFAULT_SIZE, PAYLOAD_TYPES, Kind, Message
+import numpy as np
+
+from model.messages import (
+    DEFAULT_SIZE,
+    PAYLOAD_TYPES,
+    Kind,
+    Message,
+    MessageBatch,
+    payload_fields,
+)
 
 
 class Receiver(Protocol):
-    inbox: list[Message]
+    inbox: list[Any]
+
+
+Observer = Callable[[Kind, int, int, int], None]  # (kind, sender, receiver, size in bytes)
 
 
 class MessageBus:
-    """Heap of messages in flight plus per-kind counters."""
+    """Heap of messages (and message batches) in flight plus per-kind counters."""
 
     def __init__(
         self,
@@ -47,13 +65,15 @@ class MessageBus:
         self._route = route
         self._locate = locate
         self._resolve = resolve
-        self._heap: list[tuple[float, int, Message]] = []
+        self._heap: list[tuple[float, int, Message | MessageBatch]] = []
         self._seq = 0
+        self._in_flight = 0
         self.sent: Counter[str] = Counter()
         self.delivered: Counter[str] = Counter()
         self.undeliverable: Counter[str] = Counter()
         self.bytes_sent: Counter[str] = Counter()
         self.undeliverable_log: list[tuple[int, str, int, int, float]] = []
+        self.observers: list[Observer] = []  # told of every message accepted for delivery
 
     def send(
         self,
@@ -87,53 +107,96 @@ class MessageBus:
             self._undeliverable(kind, self._seq, sender, receiver, now)
             return None
         latency, bottleneck = self._route(src, dst)
-        return self._push(
-            kind, sender, receiver, payload, size, now, now + latency + size * 8.0 / bottleneck
-        )
-
-    def _push(
-        self,
-        kind: Kind,
-        sender: int,
-        receiver: int,
-        payload: Any,
-        size: int,
-        now: float,
-        deliver_at: float,
-    ) -> Message:
+        deliver_at = now + latency + size * 8.0 / bottleneck
         msg = Message(kind, sender, receiver, payload, size, now, deliver_at, self._seq)
         heapq.heappush(self._heap, (deliver_at, self._seq, msg))
+        self._in_flight += 1
+        for observe in self.observers:
+            observe(kind, sender, receiver, size)
         return msg
 
-    def send_routed(
+    def send_batch(
         self,
         now: float,
         kind: Kind,
-        senders: list[int],
-        receivers: list[int],
-        payloads: list[Any],
-        latency_s: list[float],
-        bottleneck_bps: list[float],
+        payload_type: type,
+        senders: np.ndarray,
+        receivers: np.ndarray,
+        columns: dict[str, np.ndarray],
+        latency_s: np.ndarray,
+        bottleneck_bps: np.ndarray,
         size_bytes: int | None = None,
-    ) -> None:
-        """Send many messages of one kind whose routes the caller computed (vectorised).
+    ) -> MessageBatch | None:
+        """Send many messages of one kind at once, column-wise, on routes the caller computed.
 
-        Same semantics and accounting as calling :meth:`send` once per message, in order; the
-        caller guarantees every sender and receiver exists and that the routes are those of
-        :meth:`model.topology.Topology.route` (the model's tests check both agree).
+        Same semantics and accounting as calling :meth:`send` once per row, in row order (the
+        model's tests check the routes against :meth:`model.topology.Topology.route`): row
+        ``i`` carries ``payload_type(**{k: columns[k][i]})`` from ``senders[i]`` to
+        ``receivers[i]``. Rows to receivers that do not exist are undeliverable; the senders
+        must exist (they are the caller's own agents).
+
+        Raises:
+            TypeError: if ``payload_type`` is not registered for ``kind`` or the columns do not
+                match its fields.
         """
-        allowed = PAYLOAD_TYPES.get(kind, (object,))
+        allowed = PAYLOAD_TYPES.get(kind, ())
+        if allowed and payload_type not in allowed:
+            raise TypeError(f"{kind.value} message needs a {allowed} payload, got {payload_type}")
+        names, optional = payload_fields(payload_type)
+        unknown = set(columns) - set(names)
+        missing = set(names) - optional - set(columns)
+        if unknown or missing:
+            raise TypeError(
+                f"{payload_type.__name__} columns: unknown {sorted(unknown)}, "
+                f"missing {sorted(missing)}"
+            )
+        n = len(senders)
+        if n == 0:
+            return None
         size = int(size_bytes if size_bytes is not None else DEFAULT_SIZE[kind])
-        bits = size * 8.0
-        for snd, rcv, payload, lat, bw in zip(
-            senders, receivers, payloads, latency_s, bottleneck_bps, strict=True
-        ):
-            if not isinstance(payload, allowed):
-                raise TypeError(f"{kind.value} message needs a {allowed} payload")
-            self._seq += 1
-            self._push(kind, snd, rcv, payload, size, now, now + lat + bits / bw)
-        self.sent[kind.value] += len(senders)
-        self.bytes_sent[kind.value] += size * len(senders)
+        seq = np.arange(self._seq + 1, self._seq + 1 + n, dtype=np.int64)
+        self._seq += n
+        self.sent[kind.value] += n
+        self.bytes_sent[kind.value] += size * n
+        senders = np.asarray(senders, dtype=np.int64)
+        receivers = np.asarray(receivers, dtype=np.int64)
+        deliver_at = (
+            now
+            + np.asarray(latency_s, dtype=float)
+            + size * 8.0 / np.asarray(bottleneck_bps, dtype=float)
+        )
+        ok = self._exists(receivers)
+        if not ok.all():
+            for q, snd, rcv in zip(seq[~ok], senders[~ok], receivers[~ok], strict=True):
+                self._undeliverable(kind, int(q), int(snd), int(rcv), now)
+        order = np.flatnonzero(ok)
+        order = order[np.argsort(deliver_at[order], kind="stable")]  # (time, seq) order
+        if not len(order):
+            return None
+        batch = MessageBatch(
+            kind,
+            payload_type,
+            size,
+            seq[order],
+            np.full(len(order), float(now)),
+            deliver_at[order],
+            senders[order],
+            receivers[order],
+            {k: np.asarray(v)[order] for k, v in columns.items()},
+        )
+        heapq.heappush(self._heap, (*batch.key, batch))
+        self._in_flight += len(batch)
+        for observe in self.observers:
+            for snd, rcv in zip(batch.sender.tolist(), batch.receiver.tolist(), strict=True):
+                observe(kind, snd, rcv, size)
+        return batch
+
+    def _exists(self, ids: np.ndarray) -> np.ndarray:
+        """Mask of the agent ids that exist (looked up once per distinct id)."""
+        missing = [i for i in set(ids.tolist()) if self._locate(i) is None]
+        if not missing:
+            return np.ones(len(ids), dtype=bool)
+        return ~np.isin(ids, missing)
 
     def _undeliverable(self, kind: Kind, seq: int, sender: int, receiver: int, t: float) -> None:
         self.undeliverable[kind.value] += 1
@@ -142,32 +205,84 @@ class MessageBus:
     def deliver_due(self, now: float) -> list[Receiver]:
         """Move every message due by ``now`` into its receiver's inbox.
 
+        Inboxes fill in global (time, seq) order. A receiver whose class sets
+        ``accepts_batches`` gets each batch's rows for it as one :class:`MessageBatch`, placed
+        at its first row's (time, seq); everyone else gets single :class:`Message` objects.
+
         Returns:
             The receivers that got mail, each once, in order of first delivery.
         """
-        woken: dict[int, Receiver] = {}
         heap = self._heap
-        while heap and heap[0][0] <= now + 1e-12:
-            msg = heapq.heappop(heap)[2]
-            agent = self._resolve(msg.receiver)
+        limit = now + 1e-12
+        due: list[Message | MessageBatch] = []
+        batched = False
+        while heap and heap[0][0] <= limit:
+            item = heapq.heappop(heap)[2]
+            if isinstance(item, MessageBatch):
+                batched = True
+                j = int(np.searchsorted(item.deliver_at, limit, side="right"))
+                if j < len(item):  # later rows stay in flight
+                    rest = item.take(slice(j, None))
+                    heapq.heappush(heap, (*rest.key, rest))
+                    item = item.take(slice(0, j))
+            due.append(item)
+        if batched:
+            due = self._split_batches(due)
+        woken: dict[int, Receiver] = {}
+        for item in due:
+            if isinstance(item, MessageBatch):
+                n, rcv = len(item), int(item.receiver[0])
+            else:
+                n, rcv = 1, item.receiver
+            agent = self._resolve(rcv)
+            self._in_flight -= n
             if agent is None:
-                self._undeliverable(msg.kind, msg.seq, msg.sender, msg.receiver, now)
+                rows = item.messages() if isinstance(item, MessageBatch) else [item]
+                for m in rows:
+                    self._undeliverable(m.kind, m.seq, m.sender, m.receiver, now)
                 continue
-            agent.inbox.append(msg)
-            self.delivered[msg.kind.value] += 1
-            woken[msg.receiver] = agent
+            agent.inbox.append(item)
+            self.delivered[item.kind.value] += n
+            woken[rcv] = agent
         return list(woken.values())
+
+    def _split_batches(self, due: list[Message | MessageBatch]) -> list[Message | MessageBatch]:
+        """Per receiver: one sub-batch if it accepts batches, else single messages; then the
+        whole delivery in (time, seq) order."""
+        out: list[tuple[tuple[float, int], Message | MessageBatch]] = []
+        for item in due:
+            if not isinstance(item, MessageBatch):
+                out.append(((item.deliver_at, item.seq), item))
+                continue
+            if item.receiver[0] == item.receiver[-1] and (item.receiver == item.receiver[0]).all():
+                parts = [item]
+            else:  # one part per receiver, rows kept in (time, seq) order within each
+                order = np.argsort(item.receiver, kind="stable")
+                rcv = item.receiver[order]
+                cuts = np.flatnonzero(rcv[1:] != rcv[:-1]) + 1
+                parts = [item.take(rows) for rows in np.split(order, cuts)]
+            for part in parts:
+                agent = self._resolve(int(part.receiver[0]))
+                if agent is not None and getattr(agent, "accepts_batches", False):
+                    out.append((part.key, part))
+                else:
+                    out.extend(((m.deliver_at, m.seq), m) for m in part.messages())
+        out.sort(key=lambda kv: kv[0])
+        return [item for _, item in out]
 
     @property
     def in_flight(self) -> Counter[str]:
-        return Counter(m.kind.value for _, _, m in self._heap)
+        out: Counter[str] = Counter()
+        for _, _, item in self._heap:
+            out[item.kind.value] += len(item) if isinstance(item, MessageBatch) else 1
+        return out
 
     def totals(self) -> dict[str, int]:
         """Overall counters; ``sent == delivered + in_flight + undeliverable`` always holds."""
         return {
             "sent": sum(self.sent.values()),
             "delivered": sum(self.delivered.values()),
-            "in_flight": len(self._heap),
+            "in_flight": self._in_flight,
             "undeliverable": sum(self.undeliverable.values()),
             "bytes": sum(self.bytes_sent.values()),
         }

@@ -14,7 +14,7 @@ All functions are vectorised over (users × candidate cells) arrays.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.special import ndtri
 
 from model.params import RadioParams
 
@@ -116,55 +116,162 @@ def distances(dx: np.ndarray, dy: np.ndarray, h_bs: float, h_ut: float):  # noqa
     return d2d, d3d
 
 
+class PathLossKernel:
+    """TR 38.901 path loss of one scenario as precomputed affine forms in ``lg = log10(d3D)``.
+
+    Every LOS formula of Table 7.4.1-1 is ``a + b·lg + c·d3D`` on each side of the breakpoint
+    (``c`` is non-zero only for RMa's ``0.002 log10(h) d3D`` term) and every NLOS formula is
+    ``a + b·lg`` before the max with LOS, so one pass over float32 (users × cells) arrays
+    computes both from the squared 2D distance with a single ``log10`` (``lg = ½ log10(d2D² +
+    Δh²)``). ``tests/model/test_channel.py`` checks it against the plain formulas above.
+
+    The LOS state of a link is decided by comparing a standard-normal field with
+    ``Φ⁻¹(P_LOS(d2D))``; that threshold is tabulated every ``LOS_TABLE_RES_M`` metres out to
+    ``max_distance_m`` (beyond it the last entry holds), so no ``exp``/``ndtr`` runs per link.
+    """
+
+    LOS_TABLE_RES_M = 0.5
+
+    def __init__(self, model: str, fc_ghz: float, h_bs: float, h_ut: float, max_distance_m: float):
+        self.model = model
+        self.dh2 = (h_bs - h_ut) ** 2
+        self.near, self.far = self._affine(model, fc_ghz, h_bs, h_ut)
+        self.nlos = self._nlos_affine(model, fc_ghz, h_bs, h_ut)
+        if model == "rma":
+            self.dbp = 2.0 * np.pi * h_bs * h_ut * fc_ghz * 1e9 / C_LIGHT
+        else:
+            self.dbp = breakpoint_distance(h_bs, h_ut, fc_ghz)
+        self.dbp2 = np.float32(self.dbp**2)
+        n = int(np.ceil(max_distance_m / self.LOS_TABLE_RES_M)) + 2
+        d = np.arange(n) * self.LOS_TABLE_RES_M
+        with np.errstate(divide="ignore"):
+            self.los_threshold = ndtri(np.clip(los_probability(model, d), 0.0, 1.0)).astype(
+                np.float32
+            )
+
+    @staticmethod
+    def _affine(model: str, fc: float, h_bs: float, h_ut: float):  # noqa: ANN205
+        """(a, b, c) of the LOS formula below and above the breakpoint."""
+        if model in ("uma", "umi"):
+            dbp = breakpoint_distance(h_bs, h_ut, fc)
+            a0, b0, b_far, k = (
+                (28.0, 22.0, 40.0, 9.0) if model == "uma" else (32.4, 21.0, 40.0, 9.5)
+            )
+            base = a0 + 20.0 * np.log10(fc)
+            far = base - k * np.log10(dbp**2 + (h_bs - h_ut) ** 2)
+            return (base, b0, 0.0), (far, b_far, 0.0)
+        h = RMA_BUILDING_H
+        dbp = 2.0 * np.pi * h_bs * h_ut * fc * 1e9 / C_LIGHT
+        a1 = 20.0 * np.log10(40.0 * np.pi * fc / 3.0) - min(0.044 * h**1.72, 14.77)
+        b1 = 20.0 + min(0.03 * h**1.72, 10.0)
+        c1 = 0.002 * np.log10(h)
+        pl_bp = float(_rma_pl1(np.array(dbp), fc))
+        return (a1, b1, c1), (pl_bp - 40.0 * np.log10(dbp), 40.0, 0.0)
+
+    @staticmethod
+    def _nlos_affine(model: str, fc: float, h_bs: float, h_ut: float) -> tuple[float, float]:
+        """(a, b) of PL'_NLOS = a + b·lg."""
+        a0 = float(_nlos_formula(model, np.array(1.0), np.array(0.0), fc, h_bs, h_ut))
+        a1 = float(_nlos_formula(model, np.array(10.0), np.array(1.0), fc, h_bs, h_ut))
+        return a0, a1 - a0
+
+    def pathloss(self, d2sq: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(PL_LOS, PL_NLOS, d2D) in float32 from squared 2D distances (clipped at 10 m)."""
+        d2sq = np.maximum(d2sq, np.float32(100.0))
+        lg = np.log10(d2sq + np.float32(self.dh2))
+        lg *= np.float32(0.5)
+        (an, bn, cn), (af, bf, cf) = self.near, self.far
+        near = d2sq <= self.dbp2
+        los = lg * np.float32(bn)
+        los += np.float32(an)
+        far = lg * np.float32(bf)
+        far += np.float32(af)
+        if cn or cf:  # RMa's linear term in d3D
+            d3 = np.sqrt(d2sq + np.float32(self.dh2))
+            los += np.float32(cn) * d3
+            far += np.float32(cf) * d3
+        np.copyto(los, far, where=~near)
+        nlos = lg * np.float32(self.nlos[1])
+        nlos += np.float32(self.nlos[0])
+        np.maximum(nlos, los, out=nlos)
+        return los, nlos, np.sqrt(d2sq)
+
+    def is_los(self, d2: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """LOS state: ``Φ(z) < P_LOS(d2D)`` as ``z < Φ⁻¹(P_LOS)`` from the table."""
+        idx = (d2 * np.float32(1.0 / self.LOS_TABLE_RES_M) + np.float32(0.5)).astype(np.int32)
+        np.minimum(idx, len(self.los_threshold) - 1, out=idx)
+        return z < self.los_threshold[idx]
+
+
 class ShadowedChannel:
     """Per (user, candidate cell) received power with correlated shadowing and LOS state.
 
     Two standard-normal fields per link evolve along each user's path by the Gudmundson AR(1)
     rule ``z <- rho z + sqrt(1 - rho^2) w``, ``rho = exp(-moved / d_corr)``: one scales the
     shadow fading, the other decides the LOS state (LOS when ``Phi(z) < P_LOS(d)``), so both
-    change smoothly as users move rather than flickering every slot.
+    change smoothly as users move rather than flickering every slot. The fields belong to the
+    link (user, cell): when a user's candidate set is re-chosen, a cell that stays keeps its
+    fields and only newly tracked cells draw fresh ones (:meth:`carry`).
     """
 
-    def __init__(self, params: RadioParams, n_users: int, n_cand: int, rng: np.random.Generator):
+    def __init__(
+        self,
+        params: RadioParams,
+        n_users: int,
+        n_cand: int,
+        rng: np.random.Generator,
+        kernel: PathLossKernel,
+    ):
         self.p = params
         self.rng = rng
+        self.kernel = kernel
         # float32 fields: half the memory traffic, and ample precision for dB-scale fading
         self.z_shadow = rng.standard_normal((n_users, n_cand), dtype=np.float32)
         self.z_los = rng.standard_normal((n_users, n_cand), dtype=np.float32)
 
-    def redraw(self, mask: np.ndarray) -> None:
-        """Fresh fields for links whose candidate cell changed (``mask`` is users × cand)."""
-        k = int(mask.sum())
-        if k:
-            self.z_shadow[mask] = self.rng.standard_normal(k, dtype=np.float32)
-            self.z_los[mask] = self.rng.standard_normal(k, dtype=np.float32)
+    def carry(self, src: np.ndarray, kept: np.ndarray) -> None:
+        """Re-index the fields after a candidate refresh.
+
+        Args:
+            src: (users, cand) old column of each new column's cell (any value where not kept).
+            kept: (users, cand) True where the new column's cell was tracked before.
+        """
+        rows = np.arange(len(src))[:, None]
+        fresh = ~kept
+        k = int(fresh.sum())
+        for name in ("z_shadow", "z_los"):
+            z = getattr(self, name)[rows, src]
+            if k:
+                z[fresh] = self.rng.standard_normal(k, dtype=np.float32)
+            setattr(self, name, z)
 
     def evolve(self, moved_m: np.ndarray) -> None:
         """Advance the correlated fields by each user's distance moved this slot."""
-        rho = np.exp(-moved_m / self.p.decorrelation_m).astype(np.float32)[:, None]
-        w = np.sqrt(1.0 - rho**2)
-        shape = self.z_shadow.shape
-        self.z_shadow *= rho
-        self.z_shadow += w * self.rng.standard_normal(shape, dtype=np.float32)
-        self.z_los *= rho
-        self.z_los += w * self.rng.standard_normal(shape, dtype=np.float32)
+        rho = np.exp(-np.asarray(moved_m, dtype=np.float32) / np.float32(self.p.decorrelation_m))
+        w = np.sqrt(np.float32(1.0) - rho * rho)[:, None]
+        rho = rho[:, None]
+        for z in (self.z_shadow, self.z_los):
+            noise = self.rng.standard_normal(z.shape, dtype=np.float32)
+            noise *= w
+            z *= rho
+            z += noise
 
-    def pathloss_db(self, d2d, d3d, fc_ghz: float, h_bs: float, h_ut: float):  # noqa: ANN001, ANN201
-        """Path loss plus shadowing (dB) for the current LOS state of every link."""
-        model = self.p.pathloss_model
+    def pathloss_db(self, d2sq: np.ndarray) -> np.ndarray:
+        """Path loss plus shadowing (dB, float32) for the current LOS state of every link."""
+        los_pl, nlos_pl, d2 = self.kernel.pathloss(d2sq)
         if self.p.los_model == "los":
-            los = np.ones(d2d.shape, dtype=bool)
+            pl, sigma = los_pl, self.p.shadow_std_los_db
         elif self.p.los_model == "nlos":
-            los = np.zeros(d2d.shape, dtype=bool)
+            pl, sigma = nlos_pl, self.p.shadow_std_nlos_db
         else:
-            los = ndtr(self.z_los) < los_probability(model, d2d)
-        lg = np.log10(d3d)
-        pl_los = _los(model, d2d, d3d, lg, fc_ghz, h_bs, h_ut)
-        pl_nlos = np.maximum(pl_los, _nlos_formula(model, d3d, lg, fc_ghz, h_bs, h_ut))
-        pl = np.where(los, pl_los, pl_nlos)
+            los = self.kernel.is_los(d2, self.z_los)
+            if self.p.shadowing:
+                los_pl += np.float32(self.p.shadow_std_los_db) * self.z_shadow
+                nlos_pl += np.float32(self.p.shadow_std_nlos_db) * self.z_shadow
+            np.copyto(nlos_pl, los_pl, where=los)
+            return nlos_pl
         if self.p.shadowing:
-            sigma = np.where(los, self.p.shadow_std_los_db, self.p.shadow_std_nlos_db)
-            pl = pl + sigma * self.z_shadow
+            pl += np.float32(sigma) * self.z_shadow
         return pl
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+import numpy as np
+
 
 class Kind(StrEnum):
     """What a message is about. The value names it in metrics and outputs."""
@@ -235,3 +237,116 @@ class Message(NamedTuple):
     sent_at: float
     deliver_at: float
     seq: int
+
+
+@dataclass(slots=True, eq=False)
+class MessageBatch:
+    """Many messages of one kind sent in the same slot, held column-wise (struct of arrays).
+
+    Row ``i`` is exactly the :class:`Message` ``message(i)`` would build: same sender, receiver,
+    payload (``payload_type`` made from row ``i`` of ``columns``), size, times and sequence
+    number. The bus keeps rows in (``deliver_at``, ``seq``) order, counts every row as one
+    message, and hands batches whole to receivers that set ``accepts_batches`` (edge servers
+    taking thousands of reports per slot) and as single messages to everyone else.
+    """
+
+    kind: Kind
+    payload_type: type
+    size_bytes: int
+    seq: np.ndarray  # int64
+    sent_at: np.ndarray  # float64, seconds
+    deliver_at: np.ndarray  # float64, seconds
+    sender: np.ndarray  # int64 agent ids
+    receiver: np.ndarray  # int64 agent ids
+    columns: dict[str, np.ndarray]  # payload fields, one array each
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
+    @property
+    def key(self) -> tuple[float, int]:
+        """(time, seq) of the first row: where the batch sits among single messages."""
+        return float(self.deliver_at[0]), int(self.seq[0])
+
+    def take(self, rows: np.ndarray | slice) -> MessageBatch:
+        """The rows ``rows`` as a batch of their own (views where numpy allows)."""
+        return MessageBatch(
+            self.kind,
+            self.payload_type,
+            self.size_bytes,
+            self.seq[rows],
+            self.sent_at[rows],
+            self.deliver_at[rows],
+            self.sender[rows],
+            self.receiver[rows],
+            {k: v[rows] for k, v in self.columns.items()},
+        )
+
+    def payloads(self) -> list[Any]:
+        """Every row's payload object, in row order."""
+        names = list(self.columns)
+        cols = [self.columns[k].tolist() for k in names]
+        make = self.payload_type
+        return [make(**dict(zip(names, row, strict=True))) for row in zip(*cols, strict=True)]
+
+    def messages(self) -> list[Message]:
+        """Every row as a :class:`Message`, in row order."""
+        return [
+            Message(self.kind, s, r, p, self.size_bytes, t0, t, q)
+            for s, r, p, t0, t, q in zip(
+                self.sender.tolist(),
+                self.receiver.tolist(),
+                self.payloads(),
+                self.sent_at.tolist(),
+                self.deliver_at.tolist(),
+                self.seq.tolist(),
+                strict=True,
+            )
+        ]
+
+    @staticmethod
+    def from_messages(msgs: list[Message]) -> MessageBatch:
+        """A batch of single messages of one kind and NamedTuple payload type, in order."""
+        first = msgs[0]
+        ptype = type(first.payload)
+        return MessageBatch(
+            first.kind,
+            ptype,
+            first.size_bytes,
+            np.array([m.seq for m in msgs], dtype=np.int64),
+            np.array([m.sent_at for m in msgs], dtype=float),
+            np.array([m.deliver_at for m in msgs], dtype=float),
+            np.array([m.sender for m in msgs], dtype=np.int64),
+            np.array([m.receiver for m in msgs], dtype=np.int64),
+            {k: np.array([getattr(m.payload, k) for m in msgs]) for k in ptype._fields},
+        )
+
+    @staticmethod
+    def concat(parts: list[MessageBatch]) -> MessageBatch:
+        """One batch of the rows of ``parts`` (all of one kind and payload type), in order."""
+        first = parts[0]
+        if len(parts) == 1:
+            return first
+        return MessageBatch(
+            first.kind,
+            first.payload_type,
+            first.size_bytes,
+            np.concatenate([p.seq for p in parts]),
+            np.concatenate([p.sent_at for p in parts]),
+            np.concatenate([p.deliver_at for p in parts]),
+            np.concatenate([p.sender for p in parts]),
+            np.concatenate([p.receiver for p in parts]),
+            {k: np.concatenate([p.columns[k] for p in parts]) for k in first.columns},
+        )
+
+
+def payload_fields(payload_type: type) -> tuple[tuple[str, ...], frozenset[str]]:
+    """(all field names, names with a default) of a NamedTuple or dataclass payload type."""
+    if hasattr(payload_type, "_fields"):
+        return payload_type._fields, frozenset(payload_type._field_defaults)
+    from dataclasses import MISSING, fields
+
+    fs = fields(payload_type)
+    return tuple(f.name for f in fs), frozenset(
+        f.name for f in fs if f.default is not MISSING or f.default_factory is not MISSING
+    )

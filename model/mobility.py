@@ -37,49 +37,45 @@ class Mobility:
         n_nodes = len(roads.pos)
         self.speed = rng.uniform(speed_min_kmh, speed_max_kmh, size=n) * KMH  # m/s
         self.u = rng.integers(0, n_nodes, size=n)
-        self.v, self.length = self._pick_next(self.u, prev=np.full(n, -1))
+        self.slot = self._pick_next(self.u, back=np.full(n, -1))  # CSR slot of the edge u -> v
+        self.v, self.length = roads.indices[self.slot], roads.lengths[self.slot]
         self.s = rng.random(n) * self.length
         self.distance = np.zeros(n)  # odometer, for tests and for shadowing decorrelation
+        self._origin = roads.pos[self.u]  # start of each mover's edge and its unit direction,
+        self._dir = (roads.pos[self.v] - self._origin) / self.length[:, None]  # set on turns
 
-    def _pick_next(self, node: np.ndarray, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """A uniformly random neighbour of each node, avoiding ``prev`` unless it is a dead end."""
+    def _pick_next(self, node: np.ndarray, back: np.ndarray) -> np.ndarray:
+        """CSR slot of a uniformly random road out of each node, avoiding the road at adjacency
+        position ``back`` (the one just travelled; -1 for none) unless it is a dead end."""
         deg = self.roads.degree[node]
-        choices = np.where(prev >= 0, np.maximum(deg - 1, 1), deg)
+        came = back >= 0
+        choices = np.where(came, np.maximum(deg - 1, 1), deg)
         r = np.floor(self.rng.random(len(node)) * choices).astype(np.int64)
-        start = self.roads.indptr[node]
-        # Skip the slot of the road we came from: slots at or after it shift by one.
-        prev_slot = np.full(len(node), np.iinfo(np.int64).max)
-        if (prev >= 0).any():
-            for k in range(int(deg.max(initial=0))):
-                slot = start + k
-                in_range = k < deg
-                hit = in_range & (
-                    self.roads.indices[np.minimum(slot, len(self.roads.indices) - 1)] == prev
-                )
-                prev_slot[hit] = k
-        skip = (deg > 1) & (r >= prev_slot)
-        r = r + skip
-        slot = start + r
-        return self.roads.indices[slot], self.roads.lengths[slot]
+        r += came & (deg > 1) & (r >= back)  # skip the road we came by: later slots shift by one
+        return self.roads.indptr[node] + r
 
     def step(self, dt: float) -> None:
         """Advance every mover by ``speed * dt`` metres along its path."""
         self.s += self.speed * dt
         self.distance += self.speed * dt
         over = np.flatnonzero(self.s >= self.length)
+        roads = self.roads
         while over.size:
             self.s[over] -= self.length[over]
-            prev = self.u[over]
             self.u[over] = self.v[over]
-            self.v[over], self.length[over] = self._pick_next(self.u[over], prev)
+            slot = self._pick_next(self.u[over], roads.back[self.slot[over]])
+            self.slot[over] = slot
+            self.v[over], self.length[over] = roads.indices[slot], roads.lengths[slot]
+            self._origin[over] = roads.pos[self.u[over]]
+            self._dir[over] = (roads.pos[self.v[over]] - self._origin[over]) / self.length[
+                over, None
+            ]
             over = over[self.s[over] >= self.length[over]]
 
     @property
     def positions(self) -> np.ndarray:
         """(n, 2) positions in metres, interpolated along each mover's current edge."""
-        frac = (self.s / self.length)[:, None]
-        pu = self.roads.pos[self.u]
-        return pu + frac * (self.roads.pos[self.v] - pu)
+        return self._origin + self.s[:, None] * self._dir
 
     def __len__(self) -> int:
         return len(self.speed)

@@ -13,7 +13,7 @@ mobility model indexes with numpy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
@@ -29,10 +29,17 @@ class RoadArrays:
     indptr: np.ndarray  # (n_nodes + 1,) int
     indices: np.ndarray  # (n_edges * 2,) int, neighbour node ids
     lengths: np.ndarray  # (n_edges * 2,) float, length of the edge to that neighbour
+    degree: np.ndarray = field(init=False)  # (n_nodes,) int
+    back: np.ndarray = field(init=False)  # (n_edges * 2,) slot u->v: position of u among v's
 
-    @property
-    def degree(self) -> np.ndarray:
-        return np.diff(self.indptr)
+    def __post_init__(self) -> None:
+        deg = np.diff(self.indptr)
+        n = len(deg)
+        tail = np.repeat(np.arange(n, dtype=np.int64), deg)
+        key = tail * n + self.indices  # ascending: tails ascend, neighbours sorted per node
+        rev_slot = np.searchsorted(key, self.indices * n + tail)
+        object.__setattr__(self, "degree", deg)
+        object.__setattr__(self, "back", rev_slot - self.indptr[self.indices])
 
 
 def campus_grid(area: AreaParams, rng: np.random.Generator) -> nx.Graph:

@@ -3,7 +3,10 @@
 Nodes: ``cloud``, ``edge:i``, ``bs:j`` (or ``rsu:j``), ``ue:k`` (users) and ``veh:c`` (vehicle
 clusters), each with ``kind`` and ``pos`` attributes. Wired edges (BS–edge, edge–edge,
 edge–cloud) carry ``latency_s`` and ``bandwidth_bps`` from the scenario. Each user/vehicle node
-has one wireless edge to its serving cell, moved on handover.
+has one wireless edge to its serving cell, moved on handover. Handovers are recorded at once
+(routing reads them) and applied to the networkx graph when it is next read through
+:attr:`Topology.G`: thousands of handovers per slot at 10^5 users would otherwise cost more
+than the radio physics, while nobody looks at the graph most slots.
 
 Routing: end devices are leaves, so a path from a device goes through its serving cell. The
 latency-shortest paths among infrastructure nodes (a few hundred at most) are computed once
@@ -45,7 +48,9 @@ class Topology:
     ) -> None:
         self.links = links
         self.cell_kind = cell_kind
-        self.G = nx.Graph()
+        self._G = nx.Graph()
+        self._graph_cell: dict[str, int] = {}  # the wireless edge each device has in ``_G``
+        self._pending: dict[str, int] = {}  # handovers not yet applied to ``_G``
         self.G.add_node(CLOUD, kind="cloud", pos=tuple(map(float, cloud_pos)))
         for i, p in enumerate(edge_pos):
             self.G.add_node(edge_node(i), kind="edge", pos=(float(p[0]), float(p[1])))
@@ -75,30 +80,52 @@ class Topology:
         self._device_cell: dict[str, int] = {}
         self._device_rate: Callable[[str], float] | None = None
 
+    @property
+    def G(self) -> nx.Graph:  # noqa: N802 - the conventional networkx name
+        """The topology graph, with every handover so far applied."""
+        if self._pending:
+            self._sync()
+        return self._G
+
+    def _sync(self) -> None:
+        pending, self._pending = self._pending, {}
+        for name, cell in pending.items():
+            old = self._graph_cell[name]
+            if old != cell:
+                self._G.remove_edge(name, bs_node(old, self.cell_kind))
+                self._attach_edge(name, cell)
+
     def _wire(self, a: str, b: str, latency_ms: float, gbps: float) -> None:
         self.G.add_edge(a, b, kind="wired", latency_s=latency_ms / 1e3, bandwidth_bps=gbps * 1e9)
 
     # -- devices ---------------------------------------------------------------------------
     def add_device(self, name: str, kind: str, cell: int) -> None:
         """Add a user/vehicle node attached by a wireless edge to ``cell``."""
-        self.G.add_node(name, kind=kind)
-        self._attach(name, cell)
+        self._G.add_node(name, kind=kind)
+        self._attach_edge(name, cell)
+        self._device_cell[name] = int(cell)
 
-    def _attach(self, name: str, cell: int) -> None:
-        self.G.add_edge(
+    def _attach_edge(self, name: str, cell: int) -> None:
+        self._G.add_edge(
             name,
             bs_node(cell, self.cell_kind),
             kind="wireless",
             latency_s=self.links.air_latency_ms / 1e3,
         )
-        self._device_cell[name] = int(cell)
+        self._graph_cell[name] = cell
 
     def move_device(self, name: str, cell: int) -> None:
         """Re-attach a device to a new serving cell (handover)."""
-        old = self._device_cell[name]
-        if old != cell:
-            self.G.remove_edge(name, bs_node(old, self.cell_kind))
-            self._attach(name, cell)
+        self.move_devices([name], [cell])
+
+    def move_devices(self, names: list[str], cells: list[int]) -> None:
+        """Re-attach many devices at once (the handovers of one slot)."""
+        dev, pend = self._device_cell, self._pending
+        for name, cell in zip(names, cells, strict=True):
+            if name not in dev:
+                raise KeyError(f"{name}: not a device of the topology")
+            dev[name] = cell
+            pend[name] = cell
 
     def set_rate_source(self, fn: Callable[[str], float]) -> None:
         """Where the current radio rate (bit/s) of a device comes from."""
@@ -118,9 +145,12 @@ class Topology:
         hit = self._routes.get(key)
         if hit is None:
             path = nx.dijkstra_path(self.infra, a, b, weight="latency_s")
-            lat = sum(self.G.edges[u, v]["latency_s"] for u, v in zip(path, path[1:], strict=False))
+            lat = sum(
+                self.infra.edges[u, v]["latency_s"] for u, v in zip(path, path[1:], strict=False)
+            )
             bw = min(
-                self.G.edges[u, v]["bandwidth_bps"] for u, v in zip(path, path[1:], strict=False)
+                self.infra.edges[u, v]["bandwidth_bps"]
+                for u, v in zip(path, path[1:], strict=False)
             )
             hit = (lat, bw)
             self._routes[key] = hit
@@ -169,19 +199,42 @@ class Topology:
             self._cell_routes[dst] = hit
         return hit
 
+    def own_edge_routes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(latency s, bottleneck bit/s) from every cell to the edge server it is wired to."""
+        hit = self._cell_routes.get("<own edge>")
+        if hit is None:
+            lat = np.empty(len(self.cell_edge))
+            bw = np.empty(len(self.cell_edge))
+            for e, name in enumerate(self._edge_names):
+                sel = self.cell_edge == e
+                lat_e, bw_e = self.cells_to(name)
+                lat[sel], bw[sel] = lat_e[sel], bw_e[sel]
+            hit = (lat, bw)
+            self._cell_routes["<own edge>"] = hit
+        return hit
+
     def device_routes(
-        self, cells: np.ndarray, rates_bps: np.ndarray, dst: np.ndarray, dst_names: list[str]
+        self,
+        cells: np.ndarray,
+        rates_bps: np.ndarray,
+        dst: np.ndarray | None,
+        dst_names: list[str],
     ) -> tuple[np.ndarray, np.ndarray]:
         """Vectorised :meth:`route` from devices to infrastructure nodes.
 
         Args:
             cells: serving cell of each sending device.
             rates_bps: current radio rate of each device.
-            dst: index into ``dst_names`` of each message's destination node.
+            dst: index into ``dst_names`` of each message's destination node, or None when
+                every message goes to the edge server wired to the sender's cell.
             dst_names: the distinct destination nodes.
         """
         lat = np.empty(len(cells))
         bw = np.empty(len(cells))
+        if dst is None:  # every device reports to the edge server of its own cell
+            lat_c, bw_c = self.own_edge_routes()
+            lat, bw = lat_c[cells], bw_c[cells]
+            dst_names = []
         for k, name in enumerate(dst_names):
             sel = dst == k
             lat_k, bw_k = self.cells_to(name)

@@ -83,6 +83,7 @@ class World:
             n,
             self.dt,
             streams.get("channel"),
+            max_distance_m=float(np.hypot(cfg.area.width_m, cfg.area.height_m)) + 1_000.0,
         )
         self.pos = self.mobility.positions
         self.weight = np.ones(n)  # scheduling weight within the user's cell (set by orchestrators)

@@ -158,26 +158,12 @@ class VizNetworkModel(NetworkModel):
         return None if agent is None else agent.node
 
     def _meter_bus(self) -> None:
-        """Pass every message the bus queues through the link meter.
-
-        Every send path of :class:`model.bus.MessageBus` (``send``, ``send_routed``) queues a
-        message through its ``_push``; wrapping that one method meters them all. Without it
-        (a bus of another shape) the view draws links unweighted rather than guess.
-        """
-        bus, meter = self.bus, self.link_meter
-        push = getattr(bus, "_push", None)
-        if meter is None or push is None or hasattr(bus, "link_bytes"):
-            self.link_meter = None
+        """Pass every message the bus accepts through the link meter (the bus's observers)."""
+        meter, observers = self.link_meter, getattr(self.bus, "observers", None)
+        if meter is None or observers is None or hasattr(self.bus, "link_bytes"):
+            self.link_meter = None  # a bus of another shape: draw links unweighted, not guessed
             return
-
-        def metered_push(*args: Any, **kw: Any) -> Any:
-            msg = push(*args, **kw)
-            sender, receiver = getattr(msg, "sender", None), getattr(msg, "receiver", None)
-            if sender is not None and receiver is not None:
-                meter.record(sender, receiver, int(msg.size_bytes))
-            return msg
-
-        bus._push = metered_push  # type: ignore[method-assign]
+        observers.append(lambda _kind, sender, receiver, size: meter.record(sender, receiver, size))
 
     def step(self) -> None:
         if self.link_meter is not None:

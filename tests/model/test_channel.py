@@ -96,3 +96,30 @@ def test_sinr_and_shannon():
     rate = shannon_rate(np.array([1e6]), np.array([s]))[0]
     assert rate == pytest.approx(1e6 * math.log2(1 + 10 ** (s / 10)))
     assert shannon_rate(np.array([1e6]), np.array([40.0]), max_se=4.4)[0] == pytest.approx(4.4e6)
+
+
+@pytest.mark.parametrize("model", ["uma", "umi", "rma"])
+def test_fast_kernel_matches_the_formulas(model):
+    from model.channel import PathLossKernel
+
+    h_bs = 35.0 if model == "rma" else H_BS
+    kern = PathLossKernel(model, FC, h_bs, H_UT, 20_000.0)
+    d2 = np.concatenate([[1.0, 5.0, 10.0], np.geomspace(11.0, 10_000.0, 400)])
+    los, nlos, d2_out = kern.pathloss((d2**2).astype(np.float32))
+    dc = np.maximum(d2, 10.0)
+    d3d = np.sqrt(dc**2 + (h_bs - H_UT) ** 2)
+    assert np.allclose(los, pathloss_los_db(model, dc, d3d, FC, h_bs, H_UT), atol=2e-3)
+    assert np.allclose(nlos, pathloss_nlos_db(model, dc, d3d, FC, h_bs, H_UT), atol=2e-3)
+    assert np.allclose(d2_out, dc, rtol=1e-6)
+
+
+@pytest.mark.parametrize("model", ["uma", "umi", "rma"])
+def test_los_state_frequency_matches_the_probability(model):
+    from model.channel import PathLossKernel
+
+    kern = PathLossKernel(model, FC, H_BS, H_UT, 5_000.0)
+    rng = np.random.default_rng(1)
+    for d in (15.0, 60.0, 200.0, 900.0):
+        z = rng.standard_normal(200_000).astype(np.float32)
+        frac = kern.is_los(np.full(z.shape, d, dtype=np.float32), z).mean()
+        assert frac == pytest.approx(float(los_probability(model, np.array(d))), abs=5e-3)

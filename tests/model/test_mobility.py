@@ -59,3 +59,12 @@ def test_non_backtracking_walk_only_turns_back_at_dead_ends():
     # on a path graph a mover sweeps end to end: it visits both ends within 200 s at 50 km/h
     xs = np.array(xs)
     assert np.all(xs.min(axis=0) < 150) and np.all(xs.max(axis=0) > 850)
+
+
+def test_back_slot_points_at_the_reverse_road():
+    roads = road_arrays(
+        campus_grid(AreaParams(width_m=900, height_m=500, block_m=100), np.random.default_rng(4))
+    )
+    tail = np.repeat(np.arange(len(roads.degree)), roads.degree)
+    assert np.all(roads.back >= 0) and np.all(roads.back < roads.degree[roads.indices])
+    assert np.array_equal(roads.indices[roads.indptr[roads.indices] + roads.back], tail)

@@ -85,3 +85,16 @@ def test_vectorised_routes_match_per_message_routes(tiny_campus):
             expected = topo.route(user.node, dst)
             assert lat[user.index] == pytest.approx(expected[0]), (dst_index, user.index)
             assert bw[user.index] == pytest.approx(expected[1])
+    lat, bw = topo.device_routes(cells, w.rate_bps, None, [])  # each to its own cell's edge
+    for user in model.users:
+        own = f"edge:{topo.cell_edge[cells[user.index]]}"
+        assert (lat[user.index], bw[user.index]) == pytest.approx(topo.route(user.node, own))
+
+
+def test_low_percentile_is_numpys():
+    from model.network_model import low_percentile
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 10, 101, 1000):
+        x = rng.random(n)
+        assert low_percentile(x, 5.0) == pytest.approx(np.percentile(x, 5.0), abs=1e-12)

@@ -57,3 +57,25 @@ def test_cell_shares_split_each_cell():
     w = np.array([1.0, 3.0, 1.0, 1.0, 0.0])
     share = cell_shares(serving, w, 2, np.array([10.0, 6.0]))
     assert np.allclose(share, [2.5, 7.5, 3.0, 3.0, 0.0])
+
+
+def test_candidate_refresh_keeps_each_links_fading():
+    """A cell that stays a candidate keeps its shadowing, LOS field and filtered power."""
+    radio = RadioParams(candidate_cells=2, candidate_refresh_s=1.0)
+    sites = np.array([[0.0, 0.0], [400.0, 0.0], [800.0, 0.0]])
+    ra = RadioAccess(
+        sites, BaseStationParams(count=3), radio, 1.5, 1, 1.0, np.random.default_rng(3)
+    )
+    ra.update(np.array([[150.0, 0.0]]), np.array([0.0]))  # candidates {0, 1}
+    before = {
+        int(c): (ra.channel.z_shadow[0, j], ra.channel.z_los[0, j])
+        for j, c in enumerate(ra.cand[0])
+    }
+    ra.update(np.array([[650.0, 0.0]]), np.array([0.0]))  # candidates {2, 1}: cell 1 moves column
+    after = {
+        int(c): (ra.channel.z_shadow[0, j], ra.channel.z_los[0, j])
+        for j, c in enumerate(ra.cand[0])
+    }
+    assert set(after) == {1, 2}
+    assert after[1] == before[1]
+    assert after[2] != before[0]
