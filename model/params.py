@@ -156,6 +156,12 @@ class RadioParams:
     decorrelation_m: float = ranged_param(
         37.0, 1.0, 1000.0, "shadowing decorrelation (TR 38.901 UMa LOS 37 m)"
     )
+    los_decorrelation_m: float = ranged_param(
+        50.0, 1.0, 1000.0, "LOS-state correlation distance (TR 38.901 Table 7.6.3.1-2, UMa: 50 m)"
+    )
+    shadow_site_correlation: float = ranged_param(
+        0.5, 0.0, 1.0, "shadowing correlation between a user's links to different sites (TR 36.942)"
+    )
     noise_psd_dbm_hz: float = ranged_param(-174.0, -200.0, -100.0, "thermal noise density")
     noise_figure_db: float = ranged_param(9.0, 0.0, 20.0, "UE noise figure (TR 38.802: 9 dB)")
     interference_load: float = ranged_param(

@@ -112,6 +112,12 @@ def bench_reference(n_users: int, slots: int) -> dict:
     speed = rng.uniform(2, 40, n_users) / 3.6
     rho = np.exp(-speed / r.decorrelation_m).astype(f32)[:, None]
     wgt = np.sqrt(1 - rho * rho)
+    rho_l = np.exp(-speed / r.los_decorrelation_m).astype(f32)[:, None]
+    wgt_l = np.sqrt(1 - rho_l * rho_l)
+    w_user, w_link = (
+        f32(np.sqrt(r.shadow_site_correlation)),
+        f32(np.sqrt(1 - r.shadow_site_correlation)),
+    )
     u = rng.integers(0, len(roads.pos), n_users)
     e = roads.indptr[u] + (rng.random(n_users) * roads.degree[u]).astype(np.int64)
     v, length = roads.indices[e], roads.lengths[e]
@@ -120,6 +126,7 @@ def bench_reference(n_users: int, slots: int) -> dict:
     direction = (roads.pos[v] - origin) / length[:, None]
     zs = rng.standard_normal((n_users, k), dtype=f32)
     zl = rng.standard_normal((n_users, k), dtype=f32)
+    zu = rng.standard_normal((n_users, 1), dtype=f32)
     filt = np.zeros((n_users, k), dtype=f32)
     cand = np.full((n_users, k), -1, dtype=np.int32)
     bx = by = np.zeros((n_users, k), dtype=f32)
@@ -163,7 +170,9 @@ def bench_reference(n_users: int, slots: int) -> dict:
             is_serv = cand == serving[:, None]
             has_serv, serv_col = is_serv.any(1), is_serv.argmax(1)
         zs = rho * zs + wgt * rng.standard_normal(zs.shape, dtype=f32)
-        zl = rho * zl + wgt * rng.standard_normal(zl.shape, dtype=f32)
+        zl = rho_l * zl + wgt_l * rng.standard_normal(zl.shape, dtype=f32)
+        zu = rho * zu + wgt * rng.standard_normal(zu.shape, dtype=f32)
+        z = w_link * zs + w_user * zu
         p32 = pos.astype(f32)
         d2sq = np.maximum((bx - p32[:, :1]) ** 2 + (by - p32[:, 1:]) ** 2, f32(100))
         lg = f32(0.5) * np.log10(d2sq + f32(dh2))
@@ -173,7 +182,7 @@ def bench_reference(n_users: int, slots: int) -> dict:
         pl_nlos = np.maximum(pl_los, f32(a_nlos) + f32(39.08) * lg)
         idx = np.minimum((np.sqrt(d2sq) * f32(2) + f32(0.5)).astype(np.int32), len(los_thr) - 1)
         los = zl < los_thr[idx]
-        rx = f32(b.tx_power_dbm) - np.where(los, pl_los + f32(4) * zs, pl_nlos + f32(6) * zs)
+        rx = f32(b.tx_power_dbm) - np.where(los, pl_los + f32(4) * z, pl_nlos + f32(6) * z)
         filt = (1 - alpha) * filt + alpha * rx
         if fresh is not None:
             filt[fresh] = rx[fresh]

@@ -123,3 +123,18 @@ def test_los_state_frequency_matches_the_probability(model):
         z = rng.standard_normal(200_000).astype(np.float32)
         frac = kern.is_los(np.full(z.shape, d, dtype=np.float32), z).mean()
         assert frac == pytest.approx(float(los_probability(model, np.array(d))), abs=5e-3)
+
+
+@pytest.mark.parametrize("r", [0.0, 0.5, 0.9])
+def test_shadowing_is_unit_variance_and_site_correlated(r):
+    from model.channel import PathLossKernel, ShadowedChannel
+    from model.params import RadioParams
+
+    params = RadioParams(shadow_site_correlation=r)
+    kern = PathLossKernel("uma", FC, H_BS, H_UT, 1_000.0)
+    ch = ShadowedChannel(params, 40_000, 2, np.random.default_rng(2), kern)
+    for _ in range(5):  # the AR(1) evolution keeps the marginals
+        ch.evolve(np.full(40_000, 10.0))
+    z = ch.shadow().astype(float)
+    assert z.var(axis=0) == pytest.approx([1.0, 1.0], abs=0.03)
+    assert np.corrcoef(z[:, 0], z[:, 1])[0, 1] == pytest.approx(r, abs=0.03)
