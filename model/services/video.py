@@ -34,100 +34,30 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 
-from policies.paramtools import param as _f
+from model.services.video_catalogue import (
+    VideoCatalogue,
+    make_catalogue,
+    quality_of_bitrate,
+    truncated_exponential_rate,
+)
+from model.services.video_params import ABR_RULES, VideoParams
+from model.services.video_window import VideoWindowStats
 
-ABR_RULES = ("buffer", "rate", "hybrid")
-
-
-@dataclass(frozen=True, slots=True)
-class VideoParams:
-    """Parameters of the video streaming service (seed 000, Sec. IV)."""
-
-    request_rate_per_min: float = _f(
-        6.0,
-        "Poisson video-request (swipe) rate per user, per minute (seed 000 Sec. IV: lambda = 6;"
-        " the per-minute unit is our choice, matching short-video swiping)",
-        span=(0.0, 600.0),
-    )
-    duration_min_s: float = _f(
-        120.0, "shortest catalogue video (YouTube-8M: 120 s)", span=(1.0, 1e5)
-    )
-    duration_max_s: float = _f(
-        500.0, "longest catalogue video (YouTube-8M: 500 s)", span=(1.0, 1e5)
-    )
-    duration_mean_s: float = _f(
-        230.0,
-        "mean catalogue video duration (YouTube-8M: ~230 s); durations are max-entropy"
-        " (truncated exponential) on [min, max] with this mean",
-        span=(1.0, 1e5),
-    )
-    catalogue_size: int = _f(
-        10_000, "videos in the synthetic catalogue standing in for YouTube-8M", span=(1, 10**7)
-    )
-    zipf_exponent: float = _f(
-        0.8, "Zipf popularity exponent of the catalogue (0.8 is typical of video)", span=(0.0, 3.0)
-    )
-    ladder_mbps: tuple[float, ...] = _f(
-        (0.5, 1.0, 1.5, 2.0, 2.5, 3.0),
-        "bitrate ladder in Mbps, ascending (seed 000 Sec. IV: 0.5-3 Mbps)",
-        span=(0.01, 1000.0),
-    )
-    chunk_s: float = _f(4.0, "chunk duration, seconds of content (Pensieve: 4 s)", span=(0.1, 60.0))
-    buffer_cap_s: float = _f(
-        60.0, "playback buffer capacity, seconds of content (Pensieve: 60 s)", span=(0.1, 3600.0)
-    )
-    abr: str = _f(
-        "rate",
-        "built-in ABR rule when no ladder index is given: BBA buffer map, EWMA rate, or the"
-        " lower of the two; rate-based by default because with a swipe every ~10 s the buffer"
-        " never fills, so buffer-based rules stay on the lowest rung (measured Q = 0.22 with"
-        " 'hybrid' at ~3 Mbit/s)",
-        choices=ABR_RULES,
-    )
-    bba_reservoir_s: float = _f(
-        4.0, "BBA reservoir: below it the lowest bitrate is used (one chunk)", span=(0.0, 3600.0)
-    )
-    bba_cushion_s: float = _f(
-        16.0, "BBA cushion: buffer span from lowest to highest bitrate", span=(0.1, 3600.0)
-    )
-    rate_safety: float = _f(
-        0.9, "rate ABR picks the highest bitrate <= safety x throughput estimate", span=(0.01, 2.0)
-    )
-    throughput_ewma: float = _f(
-        0.3, "weight of the newest slot in the EWMA throughput estimate", span=(0.0, 1.0)
-    )
-    refill_horizon_s: float = _f(
-        10.0,
-        "demanded rate = bitrate x (1 + buffer deficit / horizon): time to refill the buffer to"
-        " reservoir + cushion",
-        span=(0.1, 3600.0),
-    )
-    startup_counts_as_rebuffer: bool = _f(
-        False,
-        "count the wait for each video's first chunk as rebuffer time; off by default: the"
-        " seed's R is rebuffering, and standard models (ITU-T P.1203) treat initial loading"
-        " separately; on, swipe startups dominate R",
-    )
-
-    def check(self) -> str | None:
-        """Cross-field validation used by the config loader (None when valid)."""
-        if not self.duration_min_s < self.duration_mean_s < self.duration_max_s:
-            return "duration_mean_s: must lie strictly between duration_min_s and duration_max_s"
-        if any(b <= a for a, b in zip(self.ladder_mbps, self.ladder_mbps[1:], strict=False)):
-            return "ladder_mbps: must be strictly ascending"
-        if self.buffer_cap_s < self.chunk_s:
-            return "buffer_cap_s: must hold at least one chunk (>= chunk_s)"
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class VideoCatalogue:
-    """Synthetic catalogue: per-video durations and the popularity CDF used to draw videos."""
-
-    duration_s: np.ndarray
-    popularity_cdf: np.ndarray
+__all__ = [
+    "ABR_RULES",
+    "VideoCatalogue",
+    "VideoParams",
+    "VideoSlot",
+    "VideoState",
+    "VideoWindowStats",
+    "abr_choice",
+    "init_video",
+    "make_catalogue",
+    "quality_of_bitrate",
+    "step_video",
+    "truncated_exponential_rate",
+]
 
 
 @dataclass(slots=True)
@@ -188,62 +118,6 @@ class VideoSlot:
     requests: np.ndarray
     playing: np.ndarray
     demand_bps: np.ndarray
-
-
-def truncated_exponential_rate(mean: float, low: float, high: float) -> float:
-    """Rate of the maximum-entropy density on [low, high] with the given mean.
-
-    The density is proportional to exp(-rate * (x - low)); rate < 0 when the mean lies above
-    the midpoint and 0 at the midpoint (uniform).
-    """
-    span, offset = high - low, mean - low
-    if math.isclose(offset, span / 2.0, rel_tol=1e-12):
-        return 0.0
-
-    def excess(rate: float) -> float:
-        return _truncated_exponential_mean(rate, span) - offset
-
-    bound = 1.0
-    while excess(bound) > 0.0 or excess(-bound) < 0.0:
-        bound *= 2.0
-    return float(brentq(excess, -bound, bound, xtol=1e-14 / span))
-
-
-def _truncated_exponential_mean(rate: float, span: float) -> float:
-    if abs(rate * span) < 1e-8:
-        return span / 2.0
-    return 1.0 / rate - span / math.expm1(rate * span)
-
-
-def _sample_truncated_exponential(
-    rate: float, low: float, high: float, size: int, rng: np.random.Generator
-) -> np.ndarray:
-    u = rng.random(size)
-    span = high - low
-    if abs(rate * span) < 1e-8:
-        return low + u * span
-    return low - np.log1p(u * np.expm1(-rate * span)) / rate
-
-
-def make_catalogue(params: VideoParams, rng: np.random.Generator) -> VideoCatalogue:
-    """Draw the synthetic catalogue (durations and Zipf popularity)."""
-    rate = truncated_exponential_rate(
-        params.duration_mean_s, params.duration_min_s, params.duration_max_s
-    )
-    durations = _sample_truncated_exponential(
-        rate, params.duration_min_s, params.duration_max_s, params.catalogue_size, rng
-    )
-    weights = np.arange(1, params.catalogue_size + 1, dtype=float) ** -params.zipf_exponent
-    cdf = np.cumsum(weights)
-    return VideoCatalogue(duration_s=durations, popularity_cdf=cdf / cdf[-1])
-
-
-def quality_of_bitrate(bitrate_mbps: np.ndarray, params: VideoParams) -> np.ndarray:
-    """Normalised log-bitrate quality Q in [0, 1] of a bitrate (Mbps)."""
-    lo, hi = params.ladder_mbps[0], params.ladder_mbps[-1]
-    if hi <= lo:
-        return np.ones_like(np.asarray(bitrate_mbps, dtype=float))
-    return np.clip(np.log(np.asarray(bitrate_mbps) / lo) / math.log(hi / lo), 0.0, 1.0)
 
 
 def init_video(n_users: int, params: VideoParams, rng: np.random.Generator) -> VideoState:
@@ -503,68 +377,3 @@ def _slot_result(
         playing=state.active.copy(),
         demand_bps=np.where(fetching, bitrate * 1e6 * (1.0 + deficit), 0.0),
     )
-
-
-@dataclass(slots=True)
-class VideoWindowStats:
-    """Per-user sums over a reporting window (e.g. the MOS feedback window)."""
-
-    elapsed_s: float
-    played_s: np.ndarray
-    rebuffer_s: np.ndarray
-    startup_s: np.ndarray
-    quality_s: np.ndarray
-    bits: np.ndarray
-    requests: np.ndarray
-    switches: np.ndarray
-    throughput_bit_s: np.ndarray
-
-    @classmethod
-    def empty(cls, n_users: int) -> VideoWindowStats:
-        """A window with nothing accumulated yet."""
-        return cls(0.0, *(np.zeros(n_users) for _ in range(8)))
-
-    def add(self, slot: VideoSlot, throughput_bps: np.ndarray, dt_s: float) -> None:
-        """Accumulate one slot (the throughput is the one passed to ``step_video``)."""
-        self.elapsed_s += dt_s
-        self.played_s += slot.played_s
-        self.rebuffer_s += slot.rebuffer_s
-        self.startup_s += slot.startup_s
-        self.quality_s += slot.quality_s
-        self.bits += slot.bits
-        self.requests += slot.requests
-        self.switches += slot.switches
-        self.throughput_bit_s += np.asarray(throughput_bps, dtype=float) * dt_s
-
-    def features(self) -> dict[str, np.ndarray]:
-        """Window features: rebuffer (s per minute), quality Q, throughput (bit/s), rates.
-
-        R is normalised per minute of window so that MOS does not depend on the window length.
-        Q is the play-time-weighted mean quality (0 when nothing was played).
-        """
-        minutes = max(self.elapsed_s, 1e-12) / 60.0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            quality = np.where(self.played_s > 0, self.quality_s / self.played_s, 0.0)
-        return {
-            "rebuffer": self.rebuffer_s / minutes,
-            "quality": quality,
-            "throughput": self.throughput_bit_s / max(self.elapsed_s, 1e-12),
-            "swipe_rate": self.requests / minutes,
-            "switch_rate": self.switches / minutes,
-            "played_fraction": self.played_s / max(self.elapsed_s, 1e-12),
-        }
-
-    def reset(self) -> None:
-        """Start a new window."""
-        self.elapsed_s = 0.0
-        for arr in (
-            self.played_s,
-            self.rebuffer_s,
-            self.startup_s,
-            self.quality_s,
-            self.bits,
-            self.requests,
-            self.switches,
-            self.throughput_bit_s,
-        ):
-            arr[:] = 0.0
