@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from runs.sweep import FAILURES, MANIFEST, RESULTS, is_complete, read_json, run_folder
+from runs.sweep_folder import FAILURES, MANIFEST, RESULTS, is_complete, read_json, run_folder
 
 HEADLINE = ("mean_throughput_mbps", "mean_sinr_db", "handovers", "messages.sent")
 META = ("seed", "run_id", "status", "error")

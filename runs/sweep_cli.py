@@ -17,8 +17,9 @@ import signal
 import sys
 
 from runs.report import ReportError, format_table, report
-from runs.sweep import SweepError, SweepOutcome, parse_grid, plan_sweep, run_sweep
+from runs.sweep import SweepOutcome, parse_grid, plan_sweep, run_sweep
 from runs.sweep_backends import BackendUnavailable
+from runs.sweep_folder import SweepError
 
 EXIT_FAILED_RUNS = 1
 EXIT_INTERRUPTED = 130

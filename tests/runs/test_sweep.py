@@ -13,19 +13,15 @@ from hypothesis import strategies as st
 from model.config import ConfigError
 from runs.cli import main
 from runs.sweep import (
-    SweepError,
     _split_top_level,
     batch_parameters,
-    check_folder,
     expand_grid,
-    open_folder,
     parse_grid,
     plan_sweep,
-    read_json,
-    run_folder,
     run_sweep,
     sweep_seeds,
 )
+from runs.sweep_folder import SweepError, check_folder, open_folder, read_json, run_folder
 
 # The bare world (no service) keeps these tests about the sweep machinery, fast, and independent
 # of the services' own development.

@@ -11,8 +11,9 @@ import pytest
 
 import runs.sweep_backends as backends
 from runs.cli import main
-from runs.sweep import SweepError, plan_sweep, read_json, run_folder, run_sweep
+from runs.sweep import plan_sweep, run_sweep
 from runs.sweep_backends import FAIL_ENV
+from runs.sweep_folder import SweepError, read_json, run_folder
 
 TINY_SET = ["scenario.duration_s=12", "users.count=4", "scenario.service=none"]
 GRID = {"users.count": [3, 5]}
