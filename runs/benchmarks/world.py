@@ -221,8 +221,11 @@ def _spawn(kind: str, n: int, slots: int) -> dict:
         capture_output=True,
         text=True,
         env=env,
-        check=True,
+        check=False,
     )
+    if proc.returncode != 0:
+        lines = (proc.stderr or proc.stdout).strip().splitlines() or ["no output"]
+        sys.exit(f"error: the {kind} run with {n} users failed: {lines[-1]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -232,6 +235,11 @@ def main() -> None:
     ap.add_argument("--slots", type=int, default=50)
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    bad = [n for n in args.users if not 1 <= n <= 1_000_000]
+    if bad or args.slots < 1:
+        what = f"--users {bad[0]}" if bad else f"--slots {args.slots}"
+        print(f"error: {what}: users must be 1..1000000 and slots at least 1", file=sys.stderr)
+        sys.exit(2)
     if args.child:
         _child(args.child[0], int(args.child[1]), int(args.child[2]))
         return
