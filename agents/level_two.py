@@ -44,7 +44,7 @@ from policies.slicing import (
 )
 
 if TYPE_CHECKING:
-    from agents.slicing_controller import WindowOutcome
+    from agents.slicing_window import WindowOutcome
 
 # DYNAMICS reports kept per user for the dynamics analysis (rate of change needs two).
 HISTORY = 3

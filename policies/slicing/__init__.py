@@ -4,7 +4,8 @@
   demand-proportional slicing (III.D.1).
 * ``window``: network dynamics -> five-stage slice window, tuned by QoE feedback (III.D.2).
 * ``game``: the slicing game (congestion-potential or capacity-coupled), exact best responses
-  and best-response dynamics (III.D.2); ``kelly``: proportional-share bidding.
+  (III.D.2); ``dynamics``: best-response rounds for any game; ``kelly``: proportional-share
+  bidding.
 * ``certificates``: regret, Nash gap, NashConv, welfare, optimum, price of anarchy;
   ``optimum``: exact scalar maximisation and the centralised optimum; ``plots``: convergence.
 
@@ -29,13 +30,11 @@ from policies.slicing.abstraction import (
     greedy_slices,
 )
 from policies.slicing.certificates import EquilibriumCertificate, certify_game, certify_kelly
+from policies.slicing.dynamics import RoundRecord, Trajectory, iterate_best_responses
 from policies.slicing.game import (
-    RoundRecord,
     SlicingGame,
-    Trajectory,
     best_response,
     game_from_distribution,
-    iterate_best_responses,
     market_clearing_price,
     nash_gap,
     player_regret,

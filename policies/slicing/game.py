@@ -34,7 +34,6 @@ the others' last announced strategies with :func:`best_response` and :func:`util
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +46,7 @@ from policies.slicing.abstraction import (
     gain_slope_sup,
     is_concave,
 )
+from policies.slicing.dynamics import Trajectory, iterate_best_responses
 from policies.slicing.optimum import Payoff, ScalarMax, maximise_scalar
 from policies.slicing.params import GAIN_CURVES, GAME_VARIANTS, SlicingParams
 
@@ -366,80 +366,7 @@ def nash_gap(game: SlicingGame, profile: np.ndarray) -> float:
     return max((player_regret(game, i, profile)[0] for i in range(game.n_players)), default=0.0)
 
 
-# --- best-response dynamics -----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class RoundRecord:
-    """State after one round (round 0: the start)."""
-
-    round: int
-    profile: np.ndarray
-    potential: float
-    nash_gap: float
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Trajectory:
-    """Best-response dynamics, round by round; ``converged`` when the last gap <= epsilon."""
-
-    rounds: tuple[RoundRecord, ...]
-    converged: bool
-
-    @property
-    def final_profile(self) -> np.ndarray:
-        return self.rounds[-1].profile
-
-    def to_dict(self) -> dict[str, Any]:
-        """Columns for a Parquet/JSON table, one row per round (a NaN potential as None)."""
-        return {
-            "round": [r.round for r in self.rounds],
-            "potential": [r.potential if np.isfinite(r.potential) else None for r in self.rounds],
-            "nash_gap": [r.nash_gap for r in self.rounds],
-            "profile": [r.profile.tolist() for r in self.rounds],
-            "converged": self.converged,
-        }
-
-
-def iterate_best_responses(
-    respond: Callable[[int, np.ndarray], np.ndarray],
-    gap: Callable[[np.ndarray], float],
-    potential_of: Callable[[np.ndarray], float],
-    start: np.ndarray,
-    params: SlicingParams,
-    rng: np.random.Generator | None = None,
-    damping: float | None = None,
-) -> Trajectory:
-    """Run best-response rounds until the Nash gap is <= epsilon or max_rounds are spent.
-
-    Args:
-        respond: respond(i, x) is player i's best response to profile x.
-        gap: Nash gap of a profile; potential_of: potential (NaN when there is none).
-        start: initial profile, shape (n, ...).
-        params: dynamics, player_order, epsilon, max_rounds, damping.
-        rng: draws the player order when params.player_order == "shuffled".
-        damping: overrides params.damping (simultaneous dynamics).
-    """
-    if params.player_order == "shuffled" and rng is None:
-        raise ValueError("player_order='shuffled' needs a numpy Generator")
-    eta = params.damping if damping is None else damping
-    x = np.array(start, dtype=float)
-    n = x.shape[0]
-    rounds = [RoundRecord(0, x.copy(), potential_of(x), gap(x))]
-    while rounds[-1].nash_gap > params.epsilon and len(rounds) <= params.max_rounds:
-        if params.dynamics == "sequential":
-            order = (
-                rng.permutation(n)
-                if rng is not None and params.player_order == "shuffled"
-                else range(n)
-            )
-            for i in order:
-                x[i] = respond(int(i), x)
-        else:
-            responses = np.stack([respond(i, x) for i in range(n)])
-            x = (1.0 - eta) * x + eta * responses
-        rounds.append(RoundRecord(len(rounds), x.copy(), potential_of(x), gap(x)))
-    return Trajectory(tuple(rounds), rounds[-1].nash_gap <= params.epsilon)
+# --- best-response dynamics of the game (the loop itself: policies.slicing.dynamics) -----
 
 
 def run_dynamics(

@@ -26,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from policies.slicing.abstraction import gain_curve, gain_slope, gain_slope_sup, is_concave
-from policies.slicing.game import SlicingGame, Trajectory, iterate_best_responses
+from policies.slicing.dynamics import Trajectory, iterate_best_responses
+from policies.slicing.game import SlicingGame
 from policies.slicing.optimum import Payoff, ScalarMax, maximise_scalar
 from policies.slicing.params import SlicingParams
 

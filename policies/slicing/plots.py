@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from policies.slicing.game import Trajectory
+from policies.slicing.dynamics import Trajectory
 
 
 def plot_convergence(trajectory: Trajectory, path: str | Path, title: str = "") -> Path:
