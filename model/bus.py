@@ -23,6 +23,7 @@ delivery time and route, counted in every tally — and receivers that do not de
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections import Counter
 from collections.abc import Callable
@@ -45,6 +46,19 @@ class Receiver(Protocol):
 
 
 Observer = Callable[[Kind, int, int, int], None]  # (kind, sender, receiver, size in bytes)
+
+
+@functools.cache
+def _check_columns(payload_type: type, columns: tuple[str, ...]) -> None:
+    """Raise TypeError unless ``columns`` name fields of ``payload_type``, all required ones
+    included (cached: a batch sender passes the same columns every slot)."""
+    names, optional = payload_fields(payload_type)
+    unknown = set(columns) - set(names)
+    missing = set(names) - optional - set(columns)
+    if unknown or missing:
+        raise TypeError(
+            f"{payload_type.__name__} columns: unknown {sorted(unknown)}, missing {sorted(missing)}"
+        )
 
 
 class MessageBus:
@@ -142,14 +156,7 @@ class MessageBus:
         allowed = PAYLOAD_TYPES.get(kind, ())
         if allowed and payload_type not in allowed:
             raise TypeError(f"{kind.value} message needs a {allowed} payload, got {payload_type}")
-        names, optional = payload_fields(payload_type)
-        unknown = set(columns) - set(names)
-        missing = set(names) - optional - set(columns)
-        if unknown or missing:
-            raise TypeError(
-                f"{payload_type.__name__} columns: unknown {sorted(unknown)}, "
-                f"missing {sorted(missing)}"
-            )
+        _check_columns(payload_type, tuple(columns))
         n = len(senders)
         if n == 0:
             return None

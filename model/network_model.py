@@ -303,12 +303,12 @@ class NetworkModel(mesa.Model):
         reporters: dict[str, Any] = {
             "time_s": lambda m: m.now_s,
             "users": lambda m: m.world.n,
-            "mean_sinr_db": lambda m: float(np.mean(w.radio.sinr_db)) if w.n else float("nan"),
+            "mean_sinr_db": lambda m: float(w.radio.sinr_db.sum()) / w.n if w.n else float("nan"),
             "mean_throughput_mbps": lambda m: (
-                float(np.mean(w.throughput_bps)) / 1e6 if w.n else 0.0
+                float(w.throughput_bps.sum()) / w.n / 1e6 if w.n else 0.0
             ),
             "p5_throughput_mbps": lambda m: low_percentile(w.throughput_bps, 5.0) / 1e6,
-            "mean_delay_ms": lambda m: float(np.mean(w.delay_ms)) if w.n else 0.0,
+            "mean_delay_ms": lambda m: float(w.delay_ms.sum()) / w.n if w.n else 0.0,
             "handovers": lambda m: m._handovers_slot,
             "msgs_sent": lambda m: m._totals["sent"],
             "msgs_delivered": lambda m: m._totals["delivered"],
