@@ -15,6 +15,12 @@ class DaParams:
         12, 4, 10_000, "feedback samples before the first factor selection/fit"
     )
     history: int = ranged_param(240, 8, 100_000, "feedback samples kept per user (oldest dropped)")
+    no_factor_fit: str = ranged_param(
+        "keep",
+        doc="when no factor passes the DCC tests: keep the current model (generic until a "
+        "personal one exists) and retry after min_samples more, or fit a constant model",
+        choices=("keep", "constant"),
+    )
     refit_every: int = ranged_param(
         30, 1, 10_000, "also refit after this many new samples (besides the update trigger)"
     )

@@ -121,7 +121,10 @@ class LevelOneDA(NetAgent):
             return
         reason = None
         if not self.personalised:
-            reason = "first fit"
+            if self.fits == 0:
+                reason = "first fit"
+            elif self.since_fit >= cfg.das.min_samples:
+                reason = "retry fit"
         elif self.since_fit >= cfg.das.refit_every:
             reason = "periodic refit"
         else:
@@ -148,13 +151,25 @@ class LevelOneDA(NetAgent):
         )
 
     def _fit(self, reason: str) -> None:
+        """Select factors and fit the user's model (seed Fig. 2).
+
+        With a dozen samples the permutation tests have little power, so "no factor passes"
+        is weak evidence that QoE ignores every factor. By default (``das.no_factor_fit =
+        "keep"``) the DA then keeps the model it has — the generic one before any personal fit
+        — and tries again after ``min_samples`` more reports, rather than switching to a
+        constant model that predicts no gain from any resource.
+        """
         cfg = self.ext.cfg
         mos, feats = self._history()
         self.selection = select_factors(mos, feats, cfg.qoe_factors, self.gen)
-        self.qoe_model = construct_qoe_model(mos, feats, self.selection, cfg.qoe_fit)
-        self.personalised = True
         self.since_fit = 0
         self.fits += 1
+        if not self.selection.selected and cfg.das.no_factor_fit == "keep":
+            kept = "previous personal" if self.personalised else "generic"
+            self.ext.log_fit(self, f"{reason}: no factor significant, kept the {kept} model")
+            return
+        self.qoe_model = construct_qoe_model(mos, feats, self.selection, cfg.qoe_fit)
+        self.personalised = True
         self.reference = self._forecast(60.0)
         self.ext.log_fit(self, reason)
 
