@@ -35,7 +35,7 @@ import mesa
 import numpy as np
 
 from agents.base import NetAgent
-from agents.level_two import (
+from agents.level_two_helpers import (
     DEMAND_OF_KIND,
     HISTORY,
     as_profile,

@@ -28,8 +28,7 @@ entries (event counts and headline numbers).
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,65 +41,16 @@ from agents.twins import CloudTwin, EdgeTwin
 from agents.vehicles import VehicleCluster
 from model.mobility import Mobility
 from model.topology import edge_node
+from model.twin_log import SlotRecord, TwinLog
 from policies.rl.cav_env import FEATURES_PER_PAIR, cav_slot, initial_state, observe
 from policies.rl.ppo import make_policy
 from policies.rl.ppo_net import gaussian_log_prob, params_of
 from policies.twins import twin_plvn as dyn
-from policies.twins.attributes import CategoryKey, key_str
+from policies.twins.attributes import key_str
 from policies.twins.twin_cloud import CloudTwinCore
 from policies.twins.twin_edge import EdgeTwinCore, TwinSettings
 from policies.twins.twin_learning import actor_params
 from policies.twins.twin_payloads import Params, Trajectory, TwinReport
-
-TWIN_COLUMNS = ("time_s", "twin", "plvn", "event", "category", "details")
-
-
-class TwinLog:
-    """The lifecycle events of all twins, in the order they happened."""
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[float, int, int, str, str, str]] = []
-        self.counts: Counter[str] = Counter()
-
-    def add(
-        self,
-        time_s: float,
-        twin: int | None,
-        plvn: int | None,
-        event: str,
-        category: CategoryKey | None,
-        details: str,
-    ) -> None:
-        cat = "" if category is None else key_str(category)
-        self.rows.append(
-            (
-                float(time_s),
-                -1 if twin is None else int(twin),
-                -1 if plvn is None else int(plvn),
-                event,
-                cat,
-                details,
-            )
-        )
-        self.counts[event] += 1
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=list(TWIN_COLUMNS))
-
-
-@dataclass(frozen=True, slots=True)
-class SlotRecord:
-    """What every cluster did in one slot (arrays over clusters)."""
-
-    bandwidth: np.ndarray
-    objects: np.ndarray
-    distances: np.ndarray
-    prev_mode: np.ndarray
-    action: np.ndarray
-    logprob: np.ndarray
-    reward: np.ndarray
-    version: np.ndarray
-    vehicles: np.ndarray
 
 
 class VehicularExtension:

@@ -267,7 +267,8 @@ class SweepOutcome:
 
 def make_backend(name: str, workers: int | None, address: str | None = None) -> Any:
     """A ``local`` or ``ray`` backend (``runs.sweep_backends``) with ``workers`` slots."""
-    from runs.sweep_backends import LocalBackend, RayBackend
+    from runs.sweep_backends import LocalBackend
+    from runs.sweep_ray import RayBackend
 
     if name == "ray":
         return RayBackend(workers, address)
@@ -344,7 +345,7 @@ def run_sweep(
         SweepError: the folder cannot be used.
         BackendUnavailable: Ray is not installed or cannot be reached.
     """
-    from runs.sweep_backends import import_ray
+    from runs.sweep_ray import import_ray
 
     if backend == "ray":
         import_ray()

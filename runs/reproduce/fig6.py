@@ -62,8 +62,7 @@ def settings_for(quick: bool) -> Fig6Settings:
     """Full mode (seed Sec. IV sizes) or a quick smoke-test mode (a few tiny epochs)."""
     if not quick:
         return Fig6Settings()
-    meta = MetaPPOParams(meta_iterations=2, tasks_per_round=2, episodes_per_task=2,
-                         inner_epochs=1)
+    meta = MetaPPOParams(meta_iterations=2, tasks_per_round=2, episodes_per_task=2, inner_epochs=1)
     return Fig6Settings(epochs=4, episodes_per_epoch=2, oracle_episodes=4, meta=meta)
 
 
@@ -77,13 +76,17 @@ def _streams(rng_seed: int) -> dict[str, tuple[np.random.Generator, torch.Genera
     return out
 
 
-def _train_population(module: torch.nn.Module, starts: list[Params], tasks: list[str],
-                      cfg: Fig6Settings, gens: tuple[np.random.Generator, torch.Generator],
-                      tick: Callable[[], None]) -> tuple[np.ndarray, np.ndarray, list[Params]]:
+def _train_population(
+    module: torch.nn.Module,
+    starts: list[Params],
+    tasks: list[str],
+    cfg: Fig6Settings,
+    gens: tuple[np.random.Generator, torch.Generator],
+    tick: Callable[[], None],
+) -> tuple[np.ndarray, np.ndarray, list[Params]]:
     """Train len(starts) independent PPO runs on their tasks; curves are (epochs, runs)."""
     env = CavBatchEnv(cfg.cav, gens[0])
-    mu = np.stack([np.tile(task_pattern(t, cfg.cav), (cfg.episodes_per_epoch, 1))
-                   for t in tasks])
+    mu = np.stack([np.tile(task_pattern(t, cfg.cav), (cfg.episodes_per_epoch, 1)) for t in tasks])
     trainer = PPOTrainer(module, stack_params(starts), cfg.ppo, gens[1])
     rewards, entropies = [], []
     for _ in range(cfg.epochs):
@@ -92,12 +95,16 @@ def _train_population(module: torch.nn.Module, starts: list[Params], tasks: list
         entropies.append(stats.entropy)
         tick()
     final = trainer.snapshot()
-    return (np.asarray(rewards), np.asarray(entropies),
-            [unstack_params(final, r) for r in range(len(starts))])
+    return (
+        np.asarray(rewards),
+        np.asarray(entropies),
+        [unstack_params(final, r) for r in range(len(starts))],
+    )
 
 
-def greedy_oracle_reward(cav: CavParams, task: str, episodes: int,
-                         rng: np.random.Generator) -> float:
+def greedy_oracle_reward(
+    cav: CavParams, task: str, episodes: int, rng: np.random.Generator
+) -> float:
     """Mean episode reward of the myopic per-slot oracle (a reference line, not a scheme)."""
     state = initial_state(np.tile(task_pattern(task, cav), (episodes, 1)), cav, rng)
     total = np.zeros(episodes)
@@ -112,13 +119,17 @@ def _frame(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
     rows = []
     for scheme, (reward, entropy) in curves.items():
         epochs, seeds = reward.shape
-        rows.append(pd.DataFrame({
-            "epoch": np.repeat(np.arange(1, epochs + 1), seeds),
-            "scheme": scheme,
-            "seed": np.tile(np.arange(seeds), epochs),
-            "reward": reward.ravel(),
-            "entropy": entropy.ravel(),
-        }))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "epoch": np.repeat(np.arange(1, epochs + 1), seeds),
+                    "scheme": scheme,
+                    "seed": np.tile(np.arange(seeds), epochs),
+                    "reward": reward.ravel(),
+                    "entropy": entropy.ravel(),
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -147,17 +158,22 @@ def summarise(curves: dict[str, tuple[np.ndarray, np.ndarray]], oracle: float) -
     tail, window = max(1, epochs // 10), max(1, epochs // 50)
     final_random = float(curves["PPO-random"][0][-tail:].mean())
     threshold = final_random - 0.1 * abs(final_random)
-    out: dict[str, Any] = {"threshold_90pct_random_final": threshold,
-                           "greedy_oracle_reward_task1": oracle, "schemes": {}}
+    out: dict[str, Any] = {
+        "threshold_90pct_random_final": threshold,
+        "greedy_oracle_reward_task1": oracle,
+        "schemes": {},
+    }
     for scheme, (reward, entropy) in curves.items():
         smooth = _smooth(reward.mean(axis=1), window)
         hit = np.flatnonzero(smooth >= threshold)
         out["schemes"][scheme] = {
-            "reward_epoch_1": _at(reward, 1), "reward_epoch_10": _at(reward, 10),
+            "reward_epoch_1": _at(reward, 1),
+            "reward_epoch_10": _at(reward, 10),
             "reward_epoch_50": _at(reward, 50),
             "reward_final": float(reward[-tail:].mean()),
             "reward_final_per_seed": reward[-tail:].mean(axis=0).tolist(),
-            "entropy_epoch_1": _at(entropy, 1), "entropy_final": float(entropy[-tail:].mean()),
+            "entropy_epoch_1": _at(entropy, 1),
+            "entropy_final": float(entropy[-tail:].mean()),
             "epochs_to_90pct_random_final": int(hit[0]) + 1 if hit.size else None,
         }
     s = out["schemes"]
@@ -179,12 +195,13 @@ def _meta_tail(reward: np.ndarray, entropy: np.ndarray) -> dict[str, float | Non
     if len(reward) == 0:
         return {"final_inner_reward": None, "final_meta_entropy": None}
     tail = max(1, len(reward) // 10)
-    return {"final_inner_reward": float(reward[-tail:].mean()),
-            "final_meta_entropy": float(entropy[-tail:].mean())}
+    return {
+        "final_inner_reward": float(reward[-tail:].mean()),
+        "final_meta_entropy": float(entropy[-tail:].mean()),
+    }
 
 
-def plot_fig6(curves: dict[str, tuple[np.ndarray, np.ndarray]], oracle: float,
-              path: Path) -> None:
+def plot_fig6(curves: dict[str, tuple[np.ndarray, np.ndarray]], oracle: float, path: Path) -> None:
     """Two panels, seed mean (smoothed) with a +-1 std band across seeds."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     epochs = len(curves["PPO-random"][0])
@@ -197,10 +214,14 @@ def plot_fig6(curves: dict[str, tuple[np.ndarray, np.ndarray]], oracle: float,
             (line,) = ax.plot(x, mean, label=scheme)
             ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2)
     axes[0].axhline(oracle, color="grey", ls="--", lw=1, label="myopic oracle")
-    axes[0].set(xlabel="training epoch", ylabel="average total reward per episode",
-                title=f"(a) reward (moving average over {window} epochs)")
-    axes[1].set(xlabel="training epoch", ylabel="policy entropy (nats per pair)",
-                title="(b) policy entropy")
+    axes[0].set(
+        xlabel="training epoch",
+        ylabel="average total reward per episode",
+        title=f"(a) reward (moving average over {window} epochs)",
+    )
+    axes[1].set(
+        xlabel="training epoch", ylabel="policy entropy (nats per pair)", title="(b) policy entropy"
+    )
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend()
@@ -209,8 +230,9 @@ def plot_fig6(curves: dict[str, tuple[np.ndarray, np.ndarray]], oracle: float,
     plt.close(fig)
 
 
-def reproduce_fig6(out_dir: Path, quick: bool = False, seeds: int = 3, rng_seed: int = 0,
-                   progress: bool = True) -> dict:
+def reproduce_fig6(
+    out_dir: Path, quick: bool = False, seeds: int = 3, rng_seed: int = 0, progress: bool = True
+) -> dict:
     """Run the Fig. 6 experiment; write fig6.png, fig6.csv and summary.json to ``out_dir``.
 
     Args:
@@ -232,40 +254,74 @@ def reproduce_fig6(out_dir: Path, quick: bool = False, seeds: int = 3, rng_seed:
     gens = _streams(rng_seed)
     obs_dim = cfg.cav.n_pairs * 6
     module = make_policy(obs_dim, cfg.cav.n_pairs, cfg.ppo, gens["init"][1])
-    inits = [params_of(make_policy(obs_dim, cfg.cav.n_pairs, cfg.ppo, gens["init"][1]))
-             for _ in range(seeds)]
+    inits = [
+        params_of(make_policy(obs_dim, cfg.cav.n_pairs, cfg.ppo, gens["init"][1]))
+        for _ in range(seeds)
+    ]
     timing: dict[str, float] = {}
     total = 2 * cfg.epochs + cfg.meta.meta_iterations
     with tqdm(total=total, desc="fig6", disable=not progress) as bar:
         t0 = time.perf_counter()
-        rew, ent, finals = _train_population(module, inits + inits,
-                                             ["task1"] * seeds + ["task2"] * seeds, cfg,
-                                             gens["scratch"], lambda: bar.update(1))
+        rew, ent, finals = _train_population(
+            module,
+            inits + inits,
+            ["task1"] * seeds + ["task2"] * seeds,
+            cfg,
+            gens["scratch"],
+            lambda: bar.update(1),
+        )
         t1 = time.perf_counter()
         meta_params, meta_hist = meta_train_ppo(
-            module, inits, cfg.cav, cfg.ppo, cfg.meta, *gens["meta"],
-            on_iteration=lambda _: bar.update(1))
+            module,
+            inits,
+            cfg.cav,
+            cfg.ppo,
+            cfg.meta,
+            *gens["meta"],
+            on_iteration=lambda _: bar.update(1),
+        )
         t2 = time.perf_counter()
-        rew3, ent3, _ = _train_population(module, finals[seeds:] + meta_params,
-                                          ["task1"] * (2 * seeds), cfg, gens["adaptation"],
-                                          lambda: bar.update(1))
+        rew3, ent3, _ = _train_population(
+            module,
+            finals[seeds:] + meta_params,
+            ["task1"] * (2 * seeds),
+            cfg,
+            gens["adaptation"],
+            lambda: bar.update(1),
+        )
         t3 = time.perf_counter()
     oracle = greedy_oracle_reward(cfg.cav, "task1", cfg.oracle_episodes, gens["oracle"][0])
-    timing = {"scratch_and_source_s": t1 - t0, "meta_training_s": t2 - t1,
-              "adaptation_s": t3 - t2, "total_s": time.perf_counter() - t0}
+    timing = {
+        "scratch_and_source_s": t1 - t0,
+        "meta_training_s": t2 - t1,
+        "adaptation_s": t3 - t2,
+        "total_s": time.perf_counter() - t0,
+    }
     s = seeds
-    curves = {"PPO-random": (rew[:, :s], ent[:, :s]), "PPO-TL": (rew3[:, :s], ent3[:, :s]),
-              "PPO-ML": (rew3[:, s:], ent3[:, s:]), SOURCE: (rew[:, s:], ent[:, s:])}
+    curves = {
+        "PPO-random": (rew[:, :s], ent[:, :s]),
+        "PPO-TL": (rew3[:, :s], ent3[:, :s]),
+        "PPO-ML": (rew3[:, s:], ent3[:, s:]),
+        SOURCE: (rew[:, s:], ent[:, s:]),
+    }
     _frame(curves).to_csv(out_dir / "fig6.csv", index=False)
     plot_fig6(curves, oracle, out_dir / "fig6.png")
     summary = summarise(curves, oracle)
-    summary.update({
-        "mode": "quick" if quick else "full", "seeds": seeds, "rng_seed": rng_seed,
-        "epochs": cfg.epochs, "episodes_per_epoch": cfg.episodes_per_epoch,
-        "slots_per_episode": cfg.cav.slots_per_episode, "timing": timing,
-        "meta_training": {**asdict(cfg.meta), **_meta_tail(meta_hist.reward,
-                                                          meta_hist.entropy)},
-        "ppo": asdict(cfg.ppo),
-    })
+    summary.update(
+        {
+            "mode": "quick" if quick else "full",
+            "seeds": seeds,
+            "rng_seed": rng_seed,
+            "epochs": cfg.epochs,
+            "episodes_per_epoch": cfg.episodes_per_epoch,
+            "slots_per_episode": cfg.cav.slots_per_episode,
+            "timing": timing,
+            "meta_training": {
+                **asdict(cfg.meta),
+                **_meta_tail(meta_hist.reward, meta_hist.entropy),
+            },
+            "ppo": asdict(cfg.ppo),
+        }
+    )
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.level_two import demand_records, split_shared_pools, window_dynamics
+from agents.level_two_helpers import demand_records, split_shared_pools, window_dynamics
 from model.messages import DemandReport, DynamicsReport
 from model.network_model import NetworkModel
 from model.video_ext import VideoExtension
