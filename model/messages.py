@@ -243,7 +243,7 @@ class Message(NamedTuple):
     seq: int
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False)
 class MessageBatch:
     """Many messages of one kind sent in the same slot, held column-wise (struct of arrays).
 
