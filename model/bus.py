@@ -191,6 +191,10 @@ class MessageBus:
             receivers[order],
             {k: np.asarray(v)[order] for k, v in columns.items()},
         )
+        for arr in (batch.seq, batch.sent_at, batch.deliver_at, batch.sender, batch.receiver):
+            arr.flags.writeable = False  # receivers share these rows: nobody may edit them
+        for arr in batch.columns.values():
+            arr.flags.writeable = False
         heapq.heappush(self._heap, (*batch.key, batch))
         self._in_flight += len(batch)
         for observe in self.observers:

@@ -250,3 +250,18 @@ def test_batch_columns_must_match_the_payload_type():
         bus.send_batch(0.0, Kind.QOS_REPORT, QosReport, [0], [1], cols, [0.0], [1e6])
     with pytest.raises(TypeError, match="qos_report"):
         bus.send_batch(0.0, Kind.QOS_REPORT, Generic, [0], [1], {}, [0.0], [1e6])
+
+
+def test_delivered_batch_rows_are_read_only():
+    import pytest
+
+    bus, agents = _bus(3, [0.0])
+    agents[1] = BatchBox(bus.log)
+    lat, bw = _routes(bus, [0, 0], [1, 1])
+    bus.send_batch(
+        0.0, Kind.QOS_REPORT, QosReport, [0, 0], [1, 1], _report_columns([0, 0], 1), lat, bw
+    )
+    bus.deliver_due(1.0)
+    (batch,) = agents[1].inbox
+    with pytest.raises(ValueError, match="read-only"):
+        batch.columns["throughput_mbps"][0] = 99.0
