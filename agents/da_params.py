@@ -16,10 +16,11 @@ class DaParams:
     )
     history: int = ranged_param(240, 8, 100_000, "feedback samples kept per user (oldest dropped)")
     no_factor_fit: str = ranged_param(
-        "keep",
-        doc="when no factor passes the DCC tests: keep the current model (generic until a "
-        "personal one exists) and retry after min_samples more, or fit a constant model",
-        choices=("keep", "constant"),
+        "constant",
+        doc="when no factor passes the DCC tests: fit a constant model (the seed's procedure "
+        "taken literally), or keep the current model (generic until a personal one exists) and "
+        "retry after min_samples more reports",
+        choices=("constant", "keep"),
     )
     refit_every: int = ranged_param(
         30, 1, 10_000, "also refit after this many new samples (besides the update trigger)"

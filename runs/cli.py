@@ -3,7 +3,7 @@
     twinslice run [SCENARIO] [--set key=value ...] [--seed N] [--out DIR]
     twinslice sweep SCENARIO --grid key=v1,v2 ... [--seeds N] [--backend local|ray] [--out DIR]
     twinslice report SWEEP_DIR [--metric M ...] [--by KEY]
-    twinslice reproduce fig5|fig6 [--out DIR] [--quick]
+    twinslice reproduce fig5|fig6 [--out DIR] [--quick] [--set KEY=VALUE ...]
     twinslice viz [SCENARIO] [--port P] [--host H]
     twinslice keys | presets
 
@@ -98,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", type=Path, default=None)
     rep.add_argument("--quick", action="store_true", help="a small, fast version (for tests)")
     rep.add_argument("--seeds", type=int, default=None, help="number of seeds")
+    rep.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="fig5 only: override a campus-video key in every run (repeatable)",
+    )
     rep.add_argument("--quiet", action="store_true")
 
     viz = sub.add_parser("viz", help="serve the Mesa visual server on 127.0.0.1")

@@ -50,6 +50,7 @@ from runs.reproduce.fig5_analysis import (
 )
 
 USERS = (16, 18, 20, 22, 24)
+DESIGN_KEYS = ("scenario.scheme", "users.count", "scenario.seed", "scenario.duration_s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +244,11 @@ def summarise_fig5(
 
 
 def reproduce_fig5(
-    out_dir: Path, quick: bool = False, seeds: int | None = None, progress: bool = True
+    out_dir: Path,
+    quick: bool = False,
+    seeds: int | None = None,
+    progress: bool = True,
+    overrides: tuple[tuple[str, Any], ...] = (),
 ) -> dict:
     """Run the Fig. 5 experiment; write the two panels, the table and summary.json.
 
@@ -252,11 +257,14 @@ def reproduce_fig5(
         quick: the smoke-test size instead of the default experiment.
         seeds: scenario seeds per k (default 2, quick 1).
         progress: show a tqdm bar over runs.
+        overrides: extra (key, value) scenario overrides for every run (``--set``).
 
     Returns:
         The summary written to summary.json (wall and CPU time go to timing.json).
     """
     cfg = settings_for(quick, seeds)
+    if overrides:
+        cfg = Fig5Settings(**{**asdict(cfg), "overrides": (*cfg.overrides, *overrides)})
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0, cpu0 = time.perf_counter(), _children_cpu_s()

@@ -15,7 +15,8 @@ from runs.reproduce.fig5 import SCHEMES, fig5_table, findings, settings_for
 @pytest.mark.slow
 def test_quick_reproduction_writes_its_files(tmp_path, capsys):
     out = tmp_path / "fig5"
-    assert main(["reproduce", "fig5", "--quick", "--quiet", "--out", str(out)]) == 0
+    argv = ["reproduce", "fig5", "--quick", "--quiet", "--out", str(out)]
+    assert main([*argv, "--set", "das.no_factor_fit=keep"]) == 0
     assert f"wrote {out}" in capsys.readouterr().out
     for name in ("fig5a_ela_cdf.png", "fig5b_qoe_box.png"):
         assert (out / name).stat().st_size > 5000
@@ -32,6 +33,7 @@ def test_quick_reproduction_writes_its_files(tmp_path, capsys):
     for row in runs.itertuples():  # every run left its own folder with its summary
         run_dir = out / "runs" / f"{row.scheme}-k{row.k}-s{row.seed}"
         assert json.loads((run_dir / "summary.json").read_text())["scheme"] == row.scheme
+        assert 'no_factor_fit = "keep"' in (run_dir / "config.toml").read_text()
     # common random numbers: every scheme of a (k, seed) sees the same users and ELAs
     ela = pd.read_parquet(out / "fig5_ela.parquet")
     per_scheme = ela[ela["window"] == 0].groupby("scheme")
@@ -42,6 +44,23 @@ def test_quick_reproduction_writes_its_files(tmp_path, capsys):
 def test_bad_seed_count_is_a_usage_error(capsys):
     assert main(["reproduce", "fig5", "--seeds", "0"]) == 2
     assert "--seeds" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("figure", "override", "message"),
+    [
+        ("fig5", "das.nope=1", "das.nope: unknown key"),
+        ("fig5", "das.no_factor_fit=maybe", "not allowed"),
+        ("fig5", "users.count=3", "fig5 sets it per run"),
+        ("fig6", "das.no_factor_fit=keep", "fig5 only"),
+    ],
+)
+def test_bad_override_is_refused_before_anything_runs(figure, override, message, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["reproduce", figure, "--set", override, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not out.exists()
 
 
 def test_settings_and_claims_on_a_made_up_sample():
