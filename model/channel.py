@@ -29,6 +29,18 @@ def breakpoint_distance(h_bs: float, h_ut: float, fc_ghz: float) -> float:
     return 4.0 * (h_bs - H_E) * (h_ut - H_E) * fc_ghz * 1e9 / C_LIGHT
 
 
+def rma_breakpoint_distance(h_bs: float, h_ut: float, fc_ghz: float) -> float:
+    """d_BP = 2 pi h_BS h_UT f_c / c (TR 38.901 Table 7.4.1-1 note 5, RMa)."""
+    return 2.0 * np.pi * h_bs * h_ut * fc_ghz * 1e9 / C_LIGHT
+
+
+def los_breakpoint(model: str, h_bs: float, h_ut: float, fc_ghz: float) -> float:
+    """The breakpoint distance that splits scenario ``model``'s LOS formula."""
+    if model == "rma":
+        return rma_breakpoint_distance(h_bs, h_ut, fc_ghz)
+    return breakpoint_distance(h_bs, h_ut, fc_ghz)
+
+
 def _uma_los(d2d, lg, fc, h_bs, h_ut):  # noqa: ANN001, ANN202 - lg = log10(d3D)
     dbp = breakpoint_distance(h_bs, h_ut, fc)
     base = 28.0 + 20.0 * np.log10(fc)
@@ -53,7 +65,7 @@ def _rma_pl1(d3d, fc, h=RMA_BUILDING_H):  # noqa: ANN001, ANN202
 
 
 def _rma_los(d2d, d3d, fc, h_bs, h_ut):  # noqa: ANN001, ANN202
-    dbp = 2.0 * np.pi * h_bs * h_ut * fc * 1e9 / C_LIGHT
+    dbp = rma_breakpoint_distance(h_bs, h_ut, fc)
     pl1 = _rma_pl1(d3d, fc)
     pl2 = _rma_pl1(np.full_like(d3d, dbp), fc) + 40.0 * np.log10(d3d / dbp)
     return np.where(d2d <= dbp, pl1, pl2)
@@ -135,12 +147,10 @@ class PathLossKernel:
     def __init__(self, model: str, fc_ghz: float, h_bs: float, h_ut: float, max_distance_m: float):
         self.model = model
         self.dh2 = (h_bs - h_ut) ** 2
-        self.near, self.far = self._affine(model, fc_ghz, h_bs, h_ut)
+        self.near = self._los_affine(model, fc_ghz, h_bs, h_ut, near=True)
+        self.far = self._los_affine(model, fc_ghz, h_bs, h_ut, near=False)
         self.nlos = self._nlos_affine(model, fc_ghz, h_bs, h_ut)
-        if model == "rma":
-            self.dbp = 2.0 * np.pi * h_bs * h_ut * fc_ghz * 1e9 / C_LIGHT
-        else:
-            self.dbp = breakpoint_distance(h_bs, h_ut, fc_ghz)
+        self.dbp = los_breakpoint(model, h_bs, h_ut, fc_ghz)
         self.dbp2 = np.float32(self.dbp**2)
         n = int(np.ceil(max_distance_m / self.LOS_TABLE_RES_M)) + 2
         d = np.arange(n) * self.LOS_TABLE_RES_M
@@ -150,23 +160,15 @@ class PathLossKernel:
             )
 
     @staticmethod
-    def _affine(model: str, fc: float, h_bs: float, h_ut: float):  # noqa: ANN205
-        """(a, b, c) of the LOS formula below and above the breakpoint."""
-        if model in ("uma", "umi"):
-            dbp = breakpoint_distance(h_bs, h_ut, fc)
-            a0, b0, b_far, k = (
-                (28.0, 22.0, 40.0, 9.0) if model == "uma" else (32.4, 21.0, 40.0, 9.5)
-            )
-            base = a0 + 20.0 * np.log10(fc)
-            far = base - k * np.log10(dbp**2 + (h_bs - h_ut) ** 2)
-            return (base, b0, 0.0), (far, b_far, 0.0)
-        h = RMA_BUILDING_H
-        dbp = 2.0 * np.pi * h_bs * h_ut * fc * 1e9 / C_LIGHT
-        a1 = 20.0 * np.log10(40.0 * np.pi * fc / 3.0) - min(0.044 * h**1.72, 14.77)
-        b1 = 20.0 + min(0.03 * h**1.72, 10.0)
-        c1 = 0.002 * np.log10(h)
-        pl_bp = float(_rma_pl1(np.array(dbp), fc))
-        return (a1, b1, c1), (pl_bp - 40.0 * np.log10(dbp), 40.0, 0.0)
+    def _los_affine(model: str, fc: float, h_bs: float, h_ut: float, near: bool):  # noqa: ANN205
+        """(a, b, c) of the LOS formula on one side of the breakpoint, read off the formula
+        itself: it is exactly affine in (1, lg, d3D), so three distances determine it."""
+        d3d = np.array([10.0, 100.0, 1000.0])
+        lg = np.log10(d3d)
+        side = np.full(3, 0.0 if near else np.inf)  # d2D below / above the breakpoint
+        pl = _los(model, side, d3d, lg, fc, h_bs, h_ut)
+        a, b, c = np.linalg.solve(np.column_stack([np.ones(3), lg, d3d]), pl)
+        return float(a), float(b), float(c) if abs(c) > 1e-9 else 0.0
 
     @staticmethod
     def _nlos_affine(model: str, fc: float, h_bs: float, h_ut: float) -> tuple[float, float]:

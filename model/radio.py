@@ -60,6 +60,7 @@ class RadioAccess:
         self.serving = np.full(n_users, -1, dtype=np.int64)
         self._serv_col = np.zeros(n_users, dtype=np.int64)  # column of the serving cell
         self._has_serv = np.zeros(n_users, dtype=bool)  # serving cell among the candidates
+        self._all_serving = np.ones(n_users, dtype=bool)  # true after every association
         self.rx_dbm = np.zeros((n_users, self.k), dtype=np.float32)
         self.filtered_dbm = np.zeros((n_users, self.k), dtype=np.float32)
         self.sinr_db = np.zeros(n_users)
@@ -131,7 +132,7 @@ class RadioAccess:
         self._a3_count[switch] = 0
         self.serving = new_serving
         self._serv_col = new_col
-        self._has_serv = np.ones(len(rows), dtype=bool)
+        self._has_serv = self._all_serving
         # SINR over the candidate cells: linear powers once, in float32
         mw = np.exp(self.rx_dbm * np.float32(np.log(10.0) / 10.0))
         signal = mw[rows, new_col].astype(np.float64)
