@@ -42,6 +42,9 @@ class Kind(StrEnum):
     MODEL_REQUEST = "model_request"  # edge twin -> cloud twin: fetch a meta model
     MIGRATION = "migration"  # edge twin state moving between edge servers
     QOE_MODEL = "qoe_model"  # level-one DA -> edge orchestrator: the user's fitted QoE model
+    REGISTER = "register"  # any agent -> level-two controller: "I exist, here is what I serve"
+    RRM_POLICY = "rrm_policy"  # a pool owner's slice policy as applied (TS 28.541 RRMPolicyRatio)
+    COMPUTE = "compute"  # edge orchestrator -> edge server: per-user cycles/s inside a slice
 
 
 # Default sizes in bytes when a sender does not give one (headers + a few floats; meta models
@@ -61,6 +64,9 @@ DEFAULT_SIZE: dict[Kind, int] = {
     Kind.MODEL_REQUEST: 128,
     Kind.MIGRATION: 8192,
     Kind.QOE_MODEL: 512,
+    Kind.REGISTER: 96,
+    Kind.RRM_POLICY: 256,
+    Kind.COMPUTE: 128,
 }
 
 
@@ -97,6 +103,8 @@ class Allocation:
 
     users: tuple[int, ...]
     weights: tuple[float, ...]
+    slice: str = ""  # the slice (group key) these users belong to; "" = no slice policy
+    window: int = -1  # the slicing window the allocation was made in
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +180,57 @@ class SliceGrant:
     members: tuple[tuple[int, ...], ...]
     pools: tuple[str, ...]
     slices: tuple[tuple[float, ...], ...]
+    start_s: float = float("nan")  # when the window opened
+    length_s: float = float("nan")  # the window's length (the adaptive slice window, III.D.2)
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """An agent announces itself to the level-two controller when it starts or migrates.
+
+    ``role`` is "level-one", "orchestrator", "cell" or "edge-server"; ``agent`` its id (the
+    address replies go to); ``node`` the topology node it lives on; ``users`` the user rows it
+    acts for (a level-one DA: its user); ``cells`` the cells it serves or is (an orchestrator:
+    the cells of its edge server; a cell: itself); ``edge`` its edge server's index (-1: none).
+    """
+
+    role: str
+    agent: int
+    node: str
+    users: tuple[int, ...] = ()
+    cells: tuple[int, ...] = ()
+    edge: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class RrmPolicyNotice:
+    """The RRM policy of one resource pool for one window (3GPP TS 28.541 ``RRMPolicyRatio``).
+
+    One row per slice: ``dedicated``, ``minimum`` and ``maximum`` are shares of the pool in
+    [0, 1] (dedicated <= minimum <= maximum); ``members`` the user rows of each slice.
+    """
+
+    window: int
+    pool: str  # "comm@bs<j>" or "compute@edge<e>"
+    slices: tuple[str, ...]
+    dedicated: tuple[float, ...]
+    minimum: tuple[float, ...]
+    maximum: tuple[float, ...]
+    members: tuple[tuple[int, ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeAllocation:
+    """An edge orchestrator's per-user computing (cycles/s) inside one slice of its edge server.
+
+    The edge-server agent applies it (within the slice's RRM policy); the orchestrator never
+    writes the world's arrays itself.
+    """
+
+    window: int
+    slice: str
+    users: tuple[int, ...]
+    cycles_per_s: tuple[float, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +281,9 @@ PAYLOAD_TYPES: dict[Kind, tuple[type, ...]] = {
     Kind.QOE_MODEL: (QoeModelNotice,),
     Kind.SLICE: (SliceGrant,),
     Kind.STRATEGY: (Strategy, GameNotice),
+    Kind.REGISTER: (Registration,),
+    Kind.RRM_POLICY: (RrmPolicyNotice,),
+    Kind.COMPUTE: (ComputeAllocation,),
 }
 
 
