@@ -8,14 +8,18 @@
   response against the others' last announced strategies (``policies.slicing.best_response``
   or ``kelly_best_response``) and announces it: to the next player (sequential token passing)
   or back to the controller (damped simultaneous).
-* Pure helpers the controller calls (``agents.level_two_helpers``): DEMAND reports -> demand
-  records, shared pools split per edge server, the network dynamics analysis of the DYNAMICS
-  reports (``window_dynamics``).
+  Its reply is ``policies.slicing.best_reply``, the same function a direct call
+  (``policies.slicing.play``) answers the same steps with.
 * :class:`LevelTwo`: what the video extension sees — the controller's agent id and the run's
-  outputs: ``games`` (per window: the mechanism, its certificate and the game itself as JSON,
-  so anyone can re-check the certificate), ``rounds`` (potential and Nash gap per round),
+  outputs: ``games`` (per window: the mechanism, its certificate with every player's regret,
+  why the dynamics stopped, and the game itself as JSON, so anyone can re-check the
+  certificate), ``rounds`` (potential, Nash gap and every player's regret per round),
   ``slices`` (demand and grant per group and pool), model reporters, summary entries and
   ``convergence.png``.
+* :func:`build_level_two` wires them: the controller's configuration from the scenario, and —
+  until the level-one DAs, orchestrators, cells and edge servers send their own REGISTER
+  messages (``registers_itself`` on their class) — one REGISTER message on behalf of each at
+  start-up (``register_on_behalf``), sent over the bus from that agent's id and node.
 """
 
 from __future__ import annotations
@@ -29,39 +33,22 @@ import numpy as np
 import pandas as pd
 
 from agents.base import NetAgent
-from agents.level_two_helpers import as_profile, strategy_size
-from model.messages import GameNotice, Kind, Strategy
-from policies.slicing import (
-    best_response,
-    kelly_best_response,
-    kelly_utility,
-    plot_convergence,
-    utility,
-)
+from agents.slicing_controller import SlicingController
+from model.messages import GameNotice, Kind, Registration, Strategy
+from policies.slicing import best_reply as play_reply
+from policies.slicing import plot_convergence
+from policies.slicing.controller_core import ControllerConfig
+from policies.slicing.reports import as_profile, strategy_size
 
 if TYPE_CHECKING:
-    from agents.slicing_window import WindowOutcome
+    from policies.slicing.window_state import WindowOutcome
 
 # --- the players -------------------------------------------------------------------------------
 
 
 def best_reply(notice: GameNotice, profile: np.ndarray) -> tuple[np.ndarray, float]:
     """(player's exact best response, its utility improvement) against ``profile``."""
-    game, i = notice.game, notice.player
-    if notice.mechanism == "kelly":
-        br = kelly_best_response(game, i, profile, notice.reserve_bid)
-
-        def value(x: np.ndarray) -> float:
-            return kelly_utility(game, i, x, notice.reserve_bid)
-    else:
-        br = best_response(game, i, profile)
-
-        def value(x: np.ndarray) -> float:
-            return utility(game, i, x)
-
-    moved = profile.copy()
-    moved[i] = br
-    return br, max(value(moved) - value(profile), 0.0)
+    return play_reply(notice.game, notice.player, profile, notice.mechanism, notice.reserve_bid)
 
 
 class LevelTwoDA(NetAgent):
@@ -86,25 +73,28 @@ class LevelTwoDA(NetAgent):
         notice = self.notice
         if notice is None or notice.window != state.window or not state.route:
             return
-        x = np.array(state.profile, dtype=float)
-        br, gain = best_reply(notice, x)
         self.responses += 1
-        i, pools = notice.player, x.shape[1]
-        if notice.dynamics == "sequential":
-            x[i] = br
-            out = Strategy(
-                state.window,
-                state.round,
-                i,
-                as_profile(x),
-                max(state.improvement, gain),
-                state.route[1:],
-            )
-            size = strategy_size(x.shape[0], pools)
-        else:
-            out = Strategy(state.window, state.round, i, as_profile(br[None, :]), gain)
-            size = strategy_size(1, pools)
-        self.send(state.route[0], Kind.STRATEGY, out, size)
+        to, out, size = player_reply(notice, state)
+        self.send(to, Kind.STRATEGY, out, size)
+
+
+def player_reply(notice: GameNotice, state: Strategy) -> tuple[int, Strategy, int]:
+    """(receiver, STRATEGY payload, size) of a player's answer to a round's profile.
+
+    Sequential: the player replaces its row by its best response and passes the token on
+    along ``route`` (the last hop is the controller), the round's largest gain so far with it;
+    damped simultaneous: it sends its best response and gain back to the controller.
+    """
+    x = np.array(state.profile, dtype=float)
+    br, gain = best_reply(notice, x)
+    i, pools = notice.player, x.shape[1]
+    if notice.dynamics == "sequential":
+        x[i] = br
+        improvement = max(state.improvement, gain)
+        out = Strategy(state.window, state.round, i, as_profile(x), improvement, state.route[1:])
+        return state.route[0], out, strategy_size(x.shape[0], pools)
+    out = Strategy(state.window, state.round, i, as_profile(br[None, :]), gain)
+    return state.route[0], out, strategy_size(1, pools)
 
 
 def _json(value: Any) -> str:
@@ -134,6 +124,10 @@ def game_row(o: WindowOutcome) -> dict[str, Any]:
         "demand_reports": len(w.demands),
         "rounds": 0 if traj is None else len(traj.rounds) - 1,
         "converged": bool(traj.converged) if traj is not None else False,
+        "stop_reason": o.stop_reason,
+        "dynamics": o.dynamics,
+        "regrets": _json(c.get("regrets", [])),
+        "regret_upper": _json(c.get("regret_upper", [])),
         "nash_gap": _nan(c.get("nash_gap")),
         "nash_gap_upper": _nan(c.get("nash_gap_upper")),
         "nash_conv": _nan(c.get("nash_conv")),
@@ -157,7 +151,8 @@ def round_rows(o: WindowOutcome) -> list[dict[str, Any]]:
     """``rounds`` table rows of one window (round 0 = the warm start).
 
     ``improvement`` is what the players announced (the largest utility gain of a best
-    response in the round: the stopping rule); ``nash_gap`` is the controller's monitor.
+    response in the round); ``nash_gap`` (the stopping rule: <= epsilon ends the dynamics) and
+    ``regrets`` (every player's, JSON, in group order) are of the profile after the round.
     """
     if o.trajectory is None:
         return []
@@ -168,6 +163,7 @@ def round_rows(o: WindowOutcome) -> list[dict[str, Any]]:
             "round": r.round,
             "potential": r.potential,
             "nash_gap": r.nash_gap,
+            "regrets": _json([] if r.regrets is None else r.regrets.tolist()),
             "improvement": announced[r.round] if r.round < len(announced) else float("nan"),
         }
         for r in o.trajectory.rounds
@@ -197,13 +193,17 @@ class LevelTwo:
     """The level-two DAs of one run and their outputs."""
 
     def __init__(self, model: mesa.Model, ext: Any) -> None:
-        from agents.slicing_controller import SlicingController  # it imports this module
-
         self.model = model
         self.ext = ext
         self.players: dict[str, LevelTwoDA] = {}
         self.outcomes: list[WindowOutcome] = []
-        self.controller = SlicingController(model, ext, self.outcomes.append, self.player_for)
+        self.controller = SlicingController(
+            model,
+            controller_config(ext),
+            self.outcomes.append,
+            self.player_for,
+            window_log=ext.begin_window,
+        )
         self.controller_id = self.controller.unique_id
 
     def player_for(self, key: str) -> int:
@@ -225,7 +225,7 @@ class LevelTwo:
             return 0 if traj is None else len(traj.rounds) - 1
 
         def window_s(_: Any) -> float:
-            w = self.controller.window
+            w = self.controller.core.window
             return float("nan") if w is None else w.length_s
 
         return {
@@ -247,7 +247,8 @@ class LevelTwo:
         games = pd.DataFrame([game_row(o) for o in self.outcomes])
         out: dict[str, Any] = {
             "windows_sliced": len(self.outcomes),
-            "late_demand_reports": self.controller.late_reports,
+            "late_demand_reports": self.controller.core.late_reports,
+            "unregistered_demand_reports": self.controller.core.unregistered_reports,
         }
         if games.empty:
             return {"slicing": out}
@@ -277,6 +278,60 @@ class LevelTwo:
                 return
 
 
+def controller_config(ext: Any) -> ControllerConfig:
+    """The slicing controller's configuration: the scenario's keys and the scheme's policies."""
+    cfg = ext.cfg
+    return ControllerConfig(
+        params=ext.slicing_params,
+        first_window_s=cfg.das.first_window_min * 60.0,
+        fixed_window_s=cfg.das.fixed_window_min * 60.0,
+        adaptive=ext.policies.window == "adaptive",
+        demand=ext.policies.demand,
+        ela_low=cfg.behaviour.ela_low,
+        ela_high=cfg.behaviour.ela_high,
+        ela_tiers=cfg.das.ela_tiers,
+        first_open_s=cfg.users.report_period_s,
+    )
+
+
+def registrations(model: mesa.Model, ext: Any) -> list[Registration]:
+    """What each level-one DA, orchestrator, cell and edge server announces at start-up."""
+    cell_edge = [int(e) for e in model.topology.cell_edge]
+    out = [Registration("level-one", da.unique_id, da.node, users=(da.user_id,)) for da in ext.das]
+    for orch in ext.orchestrators:
+        cells = tuple(j for j, e in enumerate(cell_edge) if e == orch.edge_index)
+        out.append(
+            Registration("orchestrator", orch.unique_id, orch.node, (), cells, orch.edge_index)
+        )
+    for cell in model.cells:
+        out.append(
+            Registration("cell", cell.unique_id, cell.node, (), (cell.cell,), cell_edge[cell.cell])
+        )
+    for edge in model.edges:
+        cells = tuple(j for j, e in enumerate(cell_edge) if e == edge.index)
+        out.append(Registration("edge-server", edge.unique_id, edge.node, (), cells, edge.index))
+    return out
+
+
+def register_on_behalf(model: mesa.Model, ext: Any, controller_id: int) -> int:
+    """Send the start-up REGISTER of every agent whose class does not send its own yet.
+
+    Transitional wiring: each message leaves from the agent's own id and node at t = 0, so the
+    controller learns who is out there only from messages; an agent class that registers itself
+    sets ``registers_itself = True`` and is skipped. Returns the number sent.
+    """
+    sent = 0
+    for reg in registrations(model, ext):
+        agent = model.agent(reg.agent)
+        if getattr(type(agent), "registers_itself", False):
+            continue
+        model.bus.send(model.now_s, reg.agent, controller_id, Kind.REGISTER, reg)
+        sent += 1
+    return sent
+
+
 def build_level_two(model: mesa.Model, ext: Any) -> LevelTwo:
     """Create the slicing controller (and, as groups appear, the players) on the cloud node."""
-    return LevelTwo(model, ext)
+    level_two = LevelTwo(model, ext)
+    register_on_behalf(model, ext, level_two.controller_id)
+    return level_two

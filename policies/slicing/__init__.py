@@ -6,6 +6,9 @@
 * ``game``: the slicing game (congestion-potential or capacity-coupled), exact best responses
   (III.D.2); ``dynamics``: best-response rounds for any game; ``kelly``: proportional-share
   bidding.
+* ``play``: per mechanism, a player's best reply, the resumable dynamics (``steps_for``) and the
+  certificate of the game played (``conclude``); ``controller_core``: the slicing controller's
+  Mesa-free core (windows, demand abstraction, game, dynamics as steps, grants).
 * ``certificates``: regret, Nash gap, NashConv, welfare, optimum, price of anarchy;
   ``optimum``: exact scalar maximisation and the centralised optimum; ``plots``: convergence.
 
@@ -30,7 +33,14 @@ from policies.slicing.abstraction import (
     greedy_slices,
 )
 from policies.slicing.certificates import EquilibriumCertificate, certify_game, certify_kelly
-from policies.slicing.dynamics import RoundRecord, Trajectory, iterate_best_responses
+from policies.slicing.dynamics import (
+    RoundRecord,
+    Step,
+    Trajectory,
+    best_response_steps,
+    drive,
+    iterate_best_responses,
+)
 from policies.slicing.game import (
     SlicingGame,
     best_response,
@@ -53,14 +63,23 @@ from policies.slicing.kelly import (
     symmetric_kelly_bid,
 )
 from policies.slicing.optimum import centralised_optimum, social_welfare, water_filling
-from policies.slicing.params import SlicingParams
-from policies.slicing.plots import plot_convergence
+from policies.slicing.params import SlicingParams, dynamics_of
+from policies.slicing.play import GAME_MECHANISMS, best_reply, conclude, play, steps_for
 from policies.slicing.window import (
     dynamics_index,
     dynamics_stage,
     slice_window_for,
     tune_thresholds,
 )
+
+
+def __getattr__(name: str) -> Any:
+    """``plot_convergence`` loads matplotlib on first use (config validation stays light)."""
+    if name == "plot_convergence":
+        from policies.slicing.plots import plot_convergence
+
+        return plot_convergence
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -133,14 +152,9 @@ def decide_slices(
         )
     elif params.mechanism == "proportional-demand":
         slices = feasible_slices(np.where(dist.eligible, dist.demand, 0.0), capacities)
-    elif params.mechanism == "game":
-        trajectory = run_dynamics(game, params, rng, start)
-        certificate = certify_game(game, trajectory.final_profile)
-        slices = feasible_slices(trajectory.final_profile, capacities)
     else:
-        trajectory = run_kelly(game, params, rng, start)
-        certificate = certify_kelly(game, trajectory.final_profile, params.kelly_reserve_bid)
-        slices = kelly_shares(game, trajectory.final_profile, params.kelly_reserve_bid)
+        trajectory = play(game, params, rng, start)
+        certificate, slices = conclude(game, trajectory.final_profile, params)
     welfare = social_welfare(
         game.weights, game.gain_scale, game.demand_scale, slices, game.curve, game.steepness
     )
@@ -168,6 +182,15 @@ def decide_slices(
 
 
 __all__ = [
+    "GAME_MECHANISMS",
+    "Step",
+    "best_reply",
+    "best_response_steps",
+    "conclude",
+    "drive",
+    "dynamics_of",
+    "play",
+    "steps_for",
     "DemandDistribution",
     "DemandRecord",
     "EquilibriumCertificate",

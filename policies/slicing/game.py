@@ -46,9 +46,9 @@ from policies.slicing.abstraction import (
     gain_slope_sup,
     is_concave,
 )
-from policies.slicing.dynamics import Trajectory, iterate_best_responses
+from policies.slicing.dynamics import StepGenerator, Trajectory, best_response_steps, drive
 from policies.slicing.optimum import Payoff, ScalarMax, maximise_scalar
-from policies.slicing.params import GAIN_CURVES, GAME_VARIANTS, SlicingParams
+from policies.slicing.params import GAIN_CURVES, GAME_VARIANTS, SlicingParams, dynamics_of
 
 _ARRAYS = ("weights", "gain_scale", "demand_scale", "caps", "capacities", "prices")
 
@@ -361,6 +361,11 @@ def player_regret(game: SlicingGame, i: int, profile: np.ndarray) -> tuple[float
     return found, max(found, upper)
 
 
+def regrets(game: SlicingGame, profile: np.ndarray) -> np.ndarray:
+    """Each player's regret (exact best response; the found value for the sigmoid)."""
+    return np.array([player_regret(game, i, profile)[0] for i in range(game.n_players)])
+
+
 def nash_gap(game: SlicingGame, profile: np.ndarray) -> float:
     """Largest regret over players (an exact-best-response Nash gap)."""
     return max((player_regret(game, i, profile)[0] for i in range(game.n_players)), default=0.0)
@@ -369,27 +374,38 @@ def nash_gap(game: SlicingGame, profile: np.ndarray) -> float:
 # --- best-response dynamics of the game (the loop itself: policies.slicing.dynamics) -----
 
 
+def game_damping(game: SlicingGame, params: SlicingParams) -> float:
+    """eta of damped simultaneous steps: ``params.damping``, at most 1/n in the capacity-coupled
+    game — then S' <= (1 - n eta) S + n eta C <= C, so every iterate stays feasible."""
+    if game.variant == "capacity-coupled":
+        return min(params.damping, 1.0 / max(game.n_players, 1))
+    return params.damping
+
+
+def game_steps(
+    game: SlicingGame,
+    params: SlicingParams,
+    rng: np.random.Generator | None = None,
+    start: np.ndarray | None = None,
+) -> StepGenerator:
+    """The resumable best-response dynamics of the slicing game (``dynamics.best_response_steps``)
+    from ``start`` (default: no reservations), ``dynamics="auto"`` resolved (``dynamics_of``)."""
+    x0 = np.zeros((game.n_players, game.n_pools)) if start is None else start
+    return best_response_steps(
+        lambda x: regrets(game, x),
+        lambda x: potential(game, x),
+        x0,
+        dynamics_of(params),
+        rng,
+        game_damping(game, params),
+    )
+
+
 def run_dynamics(
     game: SlicingGame,
     params: SlicingParams,
     rng: np.random.Generator | None = None,
     start: np.ndarray | None = None,
 ) -> Trajectory:
-    """Best-response dynamics of the slicing game from ``start`` (default: no reservations).
-
-    Damped simultaneous steps of the capacity-coupled game use eta <= 1/n: then
-    S' <= (1 - n eta) S + n eta C <= C, so every iterate stays feasible.
-    """
-    x0 = np.zeros((game.n_players, game.n_pools)) if start is None else start
-    eta = params.damping
-    if game.variant == "capacity-coupled":
-        eta = min(eta, 1.0 / max(game.n_players, 1))
-    return iterate_best_responses(
-        lambda i, x: best_response(game, i, x),
-        lambda x: nash_gap(game, x),
-        lambda x: potential(game, x),
-        x0,
-        params,
-        rng,
-        eta,
-    )
+    """Best-response dynamics of the slicing game, every reply ``best_response``."""
+    return drive(game_steps(game, params, rng, start), lambda i, x: best_response(game, i, x))

@@ -26,10 +26,10 @@ from __future__ import annotations
 import numpy as np
 
 from policies.slicing.abstraction import gain_curve, gain_slope, gain_slope_sup, is_concave
-from policies.slicing.dynamics import Trajectory, iterate_best_responses
+from policies.slicing.dynamics import StepGenerator, Trajectory, best_response_steps, drive
 from policies.slicing.game import SlicingGame
 from policies.slicing.optimum import Payoff, ScalarMax, maximise_scalar
-from policies.slicing.params import SlicingParams
+from policies.slicing.params import SlicingParams, dynamics_of
 
 
 def eligible_bidders(game: SlicingGame) -> np.ndarray:
@@ -129,10 +129,32 @@ def kelly_player_regret(
     return found, max(found, upper)
 
 
+def kelly_regrets(game: SlicingGame, bids: np.ndarray, reserve: float = 1e-9) -> np.ndarray:
+    """Each bidder's regret at the bid profile."""
+    return np.array(
+        [kelly_player_regret(game, i, bids, reserve)[0] for i in range(game.n_players)]
+    )
+
+
 def kelly_nash_gap(game: SlicingGame, bids: np.ndarray, reserve: float = 1e-9) -> float:
     """Largest regret over players at the bid profile."""
     return max(
         (kelly_player_regret(game, i, bids, reserve)[0] for i in range(game.n_players)), default=0.0
+    )
+
+
+def kelly_steps(
+    game: SlicingGame,
+    params: SlicingParams,
+    rng: np.random.Generator | None = None,
+    start: np.ndarray | None = None,
+) -> StepGenerator:
+    """The resumable best-response dynamics in bids (no potential: recorded as NaN), from
+    ``start`` (default: zero bids), ``dynamics="auto"`` resolved (``dynamics_of``)."""
+    r = params.kelly_reserve_bid
+    b0 = np.zeros((game.n_players, game.n_pools)) if start is None else start
+    return best_response_steps(
+        lambda b: kelly_regrets(game, b, r), lambda b: float("nan"), b0, dynamics_of(params), rng
     )
 
 
@@ -142,16 +164,10 @@ def run_kelly(
     rng: np.random.Generator | None = None,
     start: np.ndarray | None = None,
 ) -> Trajectory:
-    """Best-response dynamics in bids (no potential: recorded as NaN), from zero bids."""
+    """Best-response dynamics in bids, every reply ``kelly_best_response``."""
     r = params.kelly_reserve_bid
-    b0 = np.zeros((game.n_players, game.n_pools)) if start is None else start
-    return iterate_best_responses(
-        lambda i, b: kelly_best_response(game, i, b, r),
-        lambda b: kelly_nash_gap(game, b, r),
-        lambda b: float("nan"),
-        b0,
-        params,
-        rng,
+    return drive(
+        kelly_steps(game, params, rng, start), lambda i, b: kelly_best_response(game, i, b, r)
     )
 
 

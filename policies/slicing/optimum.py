@@ -20,11 +20,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 
 from policies.slicing.abstraction import gain_curve, gain_slope, is_concave
 
 ScalarFn = Callable[[np.ndarray], np.ndarray]
+
+
+def brentq(f: Callable[[float], float], a: float, b: float, **kwargs: float) -> float:
+    """``scipy.optimize.brentq``, imported on first use (config validation must not load scipy)."""
+    from scipy.optimize import brentq as scipy_brentq
+
+    return scipy_brentq(f, a, b, **kwargs)
 
 
 @dataclass(frozen=True, slots=True)

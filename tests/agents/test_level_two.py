@@ -19,7 +19,7 @@ from model.video_ext import VideoExtension
 from policies.slicing import SlicingGame, SlicingParams
 
 # Small and cheap: 8 users, 2 BDQN training episodes; the seed's window stages are kept.
-SMALL = {"users.count": 8, "das.train_episodes": 2}
+SMALL = {"users.count": 8, "scheduler.train_steps": 800, "scheduler.target_update_every": 100}
 EPS = SlicingParams().epsilon
 
 
@@ -64,9 +64,10 @@ def test_potential_never_falls_under_sequential_best_response(proposed):
         r = r.sort_values("round")
         phi = r["potential"].to_numpy()
         assert np.all(np.diff(phi) >= -1e-9 * np.maximum(1.0, np.abs(phi[1:])))
-        # the players' announcements stopped the rounds: the last one improved by <= epsilon
+        # a best response never loses: every announced improvement is >= 0 (the dynamics stop
+        # on the certified Nash gap, checked in the games table, not on one announcement)
         announced = r["improvement"].to_numpy()
-        assert announced[-1] <= EPS < np.min(announced[1:-1], initial=1.0)
+        assert np.all(announced[1:] >= -1e-12)  # round 0 is the warm start: no move
 
 
 def test_ledger_holds_exactly_the_last_grant_within_capacity(proposed):
@@ -77,7 +78,7 @@ def test_ledger_holds_exactly_the_last_grant_within_capacity(proposed):
     last = lt.outcomes[-1]
     for i, group in enumerate(last.groups):
         for p, pool in enumerate(last.dist.pools):
-            node, kind = lt.controller._pool_node(pool)
+            node, kind = lt.controller.pool_node(pool)
             assert ledger.held(node, kind, group) == pytest.approx(last.slices[i, p], rel=1e-12)
     games = lt.tables()["games"]
     bandwidth = proposed.cfg.base_stations.bandwidth_mhz * 1e6

@@ -86,7 +86,7 @@ def test_dynamics_index_grows_with_spread_drift_and_handovers():
 @pytest.fixture
 def controller():
     model = NetworkModel("campus-video", n_users=4)
-    ctl = model.extensions.get(VideoExtension).level_two.controller
+    ctl = model.extensions.get(VideoExtension).level_two.controller.core
     ctl.lengths_s = [360.0]
     return ctl
 
@@ -112,7 +112,7 @@ def test_poor_qoe_feedback_shortens_the_window_for_the_same_dynamics(controller)
 
 def test_fixed_window_schemes_ignore_dynamics():
     model = NetworkModel("campus-video", n_users=4, scheme="wo-da")
-    ctl = model.extensions.get(VideoExtension).level_two.controller
+    ctl = model.extensions.get(VideoExtension).level_two.controller.core
     ctl.history, ctl.lengths_s = _reports(4, 1.0, 1.0, 50), [180.0]
     assert ctl.window_length(1)[0] == model.cfg.das.fixed_window_min * 60
     assert ctl.window_length(0)[0] == model.cfg.das.first_window_min * 60

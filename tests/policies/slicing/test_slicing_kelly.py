@@ -41,7 +41,11 @@ def test_six_player_symmetric_equilibrium_closed_form() -> None:
     n, w, k, capacity = 6, 2.0, 0.5, 10.0
     game = _symmetric_game(n, w, k, capacity)
     params = SlicingParams(
-        mechanism="kelly", epsilon=1e-13, max_rounds=60, kelly_reserve_bid=RESERVE
+        mechanism="kelly",
+        dynamics="sequential",  # the Gauss-Seidel sweeps measured below (default: damped)
+        epsilon=1e-13,
+        max_rounds=60,
+        kelly_reserve_bid=RESERVE,
     )
     traj = run_kelly(game, params)
     assert traj.converged
