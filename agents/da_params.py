@@ -34,11 +34,11 @@ class DaParams:
     orchestration_period_s: float = ranged_param(
         10.0, 0.1, 3600.0, "period of the edge orchestrator's real-time allocation"
     )
-    train_episodes: int = ranged_param(
-        12, 0, 100_000, "BDQN training episodes in the DAs' emulator per training round"
-    )
     retrain_every_windows: int = ranged_param(
-        2, 1, 1000, "retrain the BDQN every this many windows"
+        2,
+        1,
+        1000,
+        "fine-tune the BDQN every this many windows (its budget is scheduler.train_steps)",
     )
     ela_tiers: int = ranged_param(
         3, 1, 10, "ELA tiers that split users of a cell into slicing groups"

@@ -261,7 +261,9 @@ class VideoExtension:
         )
 
     # -- logs written by agents ------------------------------------------------------------
-    def log_fit(self, da: LevelOneDA, reason: str) -> None:
+    def log_fit(self, da: LevelOneDA, reason: str, **extra: Any) -> None:
+        """One row of ``da_fits``; ``extra`` columns come from the DA (rule, prior weight,
+        model factors and parameters, how the replaced model tracked the feedback since)."""
         m, sel = da.qoe_model, da.selection
         self.fit_log.append(
             {
@@ -278,6 +280,7 @@ class VideoExtension:
                 "rmse": m.rmse,
                 "r2": m.r2,
                 "n_obs": m.n_obs,
+                **extra,
             }
         )
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import truncnorm
 
 from policies.paramtools import param as _f
 
@@ -307,6 +306,8 @@ def sample_mos(
     Returns:
         MOS values in [mos_low, mos_high], shaped like the broadcast of R and Q.
     """
+    from scipy.stats import truncnorm  # lazy: config validation must not load scipy.stats
+
     loc, scale = mos_location_scale(principle, rebuffer, quality, params, impact)
     a, b = _truncnorm_args(loc, scale, params)
     draw = truncnorm.rvs(a, b, loc=loc, scale=scale, size=loc.shape, random_state=rng)
@@ -321,6 +322,8 @@ def expected_mos(
     impact: np.ndarray | None = None,
 ) -> np.ndarray:
     """Mean of the truncated-normal MOS (the user's true expected experience)."""
+    from scipy.stats import truncnorm  # lazy: config validation must not load scipy.stats
+
     loc, scale = mos_location_scale(principle, rebuffer, quality, params, impact)
     a, b = _truncnorm_args(loc, scale, params)
     return truncnorm.mean(a, b, loc=loc, scale=scale)

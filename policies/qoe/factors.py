@@ -7,13 +7,14 @@ correlation coefficient (DCC, Szekely et al. 2007; the seed's ref. [14]) between
 factor measures dependence of any form, from 0 (independent) to 1. A factor is selected when the
 dependence is significant and, optionally, strong enough:
 
-* significance: the ``dcor`` permutation test of distance covariance (exact level for any n),
-  with a family-wise correction across the factors (Holm by default) so that irrelevant factors
-  are rarely selected. The faster distance-correlation t-test is offered too, but it is meant
-  for high dimensions: for univariate factors we measured it rejecting 2 % of independent
-  pairs at p < 0.001 (n = 120-300), 20 times its nominal rate, which inflates family-wise
-  errors. Cost of the permutation test: ~0.15 s per factor at n = 150 windows, 999 resamples,
-  so DAs should cap the history they analyse (a sliding window of recent feedback);
+* significance: the permutation test of distance covariance (exact level for any n; all factors
+  in one vectorised computation, ``policies.qoe.dcc``, equal to ``dcor``'s test on the same
+  permutations), with a family-wise correction across the factors (Holm by default) so that
+  irrelevant factors are rarely selected. The faster distance-correlation t-test is offered too,
+  but it is meant for high dimensions: for univariate factors we measured it rejecting 2 % of
+  independent pairs at p < 0.001 (n = 120-300), 20 times its nominal rate, which inflates
+  family-wise errors. Cost of the batched permutation test: O(resamples K n^2) flops for K
+  factors, so DAs cap the history they analyse (a sliding window of recent feedback);
 * strength: the DCC must reach ``min_dcor`` (0 by default: significance alone decides).
 """
 
@@ -23,6 +24,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from policies.qoe.dcc import (
+    distance_correlation_batch,
+    double_centred,
+    draw_permutations,
+    permutation_pvalues,
+)
 
 QOS_FACTORS = ("throughput", "delay", "jitter", "loss", "rebuffer", "quality")
 CONTEXT_FACTORS = ("B", "C")
@@ -99,27 +107,28 @@ class FactorSelection:
 def distance_correlations(
     mos: np.ndarray, features: Mapping[str, np.ndarray], names: Sequence[str]
 ) -> np.ndarray:
-    """DCC between MOS and each named feature (0 for a constant feature)."""
+    """DCC between MOS and each named feature (0 for a constant feature), all in one batch."""
     y = np.asarray(mos, dtype=float)
-    out = np.zeros(len(names))
-    for k, name in enumerate(names):
-        x = np.asarray(features[name], dtype=float)
-        if np.ptp(x) > 0.0 and np.ptp(y) > 0.0:
-            out[k] = float(_dcor().distance_correlation(x, y))
-    return out
+    if not names:
+        return np.zeros(0)
+    x = np.stack([np.asarray(features[n], dtype=float) for n in names])
+    return distance_correlation_batch(double_centred(x), double_centred(y))
 
 
-def _pvalue(
+def _pvalues(
     x: np.ndarray, y: np.ndarray, params: FactorSelectionParams, rng: np.random.Generator
-) -> float:
-    if np.ptp(x) == 0.0 or np.ptp(y) == 0.0:
-        return 1.0
+) -> np.ndarray:
+    """Raw p-values of every factor (rows of x): one batched permutation test (``dcc``)."""
     if params.test == "t":
-        return float(_dcor().independence.distance_correlation_t_test(x, y).pvalue)
-    result = _dcor().independence.distance_covariance_test(
-        x, y, num_resamples=params.num_resamples, random_state=rng
-    )
-    return float(result.pvalue)
+        t_test = _dcor().independence.distance_correlation_t_test
+        return np.array(
+            [
+                1.0 if np.ptp(row) == 0.0 or np.ptp(y) == 0.0 else float(t_test(row, y).pvalue)
+                for row in x
+            ]
+        )
+    perms = draw_permutations(y.size, params.num_resamples, rng)
+    return permutation_pvalues(x, y, perms)[0]
 
 
 def adjust_pvalues(pvalues: np.ndarray, correction: str) -> np.ndarray:
@@ -165,9 +174,9 @@ def select_factors(
     )
     y = np.asarray(mos, dtype=float)
     dcc = distance_correlations(y, features, names)
-    if y.size < params.min_samples:
+    if y.size < params.min_samples or not names:
         return FactorSelection(names, tuple(dcc.tolist()), (1.0,) * len(names), ())
-    raw = np.array([_pvalue(np.asarray(features[n], float), y, params, rng) for n in names])
+    raw = _pvalues(np.stack([np.asarray(features[n], float) for n in names]), y, params, rng)
     adjusted = adjust_pvalues(raw, params.correction)
     keep = (adjusted <= params.alpha) & (dcc >= params.min_dcor)
     selected = tuple(n for n, k in zip(names, keep, strict=True) if k)

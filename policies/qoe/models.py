@@ -36,7 +36,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import least_squares
 
 from policies.qoe.factors import CONTEXT_FACTORS, FactorSelection
 
@@ -88,6 +87,17 @@ class QoeFitParams:
     max_nfev: int = field(
         default=2000,
         metadata={"range": (10, 1_000_000), "doc": "function evaluations per least-squares fit"},
+    )
+    prior_strength: float = field(
+        default=18.0,
+        metadata={
+            "range": (0.0, 1e6),
+            "doc": "n0: pseudo-observations of the population model every personal fit is"
+            " shrunk toward (own-data weight n / (n + n0); 0 = no prior, the seed's procedure"
+            " taken literally, then das.no_factor_fit decides). Default: empirical Bayes,"
+            " 25 design points x sigma^2 / tau^2 = 25 x 0.40 / 0.55 of the Sec. IV principles"
+            " (see policies.qoe.prior)",
+        },
     )
 
 
@@ -233,14 +243,32 @@ def _initial_guess(model: QoeModel, y: np.ndarray, qos: Sequence[np.ndarray]) ->
 
 
 def _fit_one(
-    skeleton: QoeModel, y: np.ndarray, features: Mapping[str, np.ndarray], params: QoeFitParams
+    skeleton: QoeModel,
+    y: np.ndarray,
+    features: Mapping[str, np.ndarray],
+    params: QoeFitParams,
+    weights: np.ndarray | None = None,
+    n_own: int | None = None,
 ) -> tuple[QoeModel, float]:
+    """Bounded least squares of one family pair.
+
+    ``weights`` (per row) weigh the squared residuals; the first ``n_own`` rows are the user's
+    own data (the rest prior pseudo-observations, ``policies.qoe.prior``): fit statistics and
+    the selection criterion are computed on those only.
+    """
+    from scipy.optimize import least_squares  # lazy: config validation must not load scipy
+
     qos = [np.asarray(features[n], dtype=float) for n in skeleton.qos_factors]
     ctx = [np.asarray(features[n], dtype=float) for n in skeleton.context_factors]
     lo, hi = _bounds(skeleton)
+    root_w = np.ones(y.size) if weights is None else np.sqrt(np.asarray(weights, dtype=float))
+    own = y.size if n_own is None else int(n_own)
+
+    def raw(theta: np.ndarray) -> np.ndarray:
+        return np.clip(_evaluate(skeleton, theta, qos, ctx), params.mos_low, params.mos_high) - y
 
     def residuals(theta: np.ndarray) -> np.ndarray:
-        return np.clip(_evaluate(skeleton, theta, qos, ctx), params.mos_low, params.mos_high) - y
+        return root_w * raw(theta)
 
     # Two starts (least-squares guess, all-zero) guard against the flat regions clipping makes.
     starts = (_initial_guess(skeleton, y, qos), np.clip(np.zeros(lo.size), lo, hi))
@@ -248,8 +276,8 @@ def _fit_one(
         least_squares(residuals, x0, bounds=(lo, hi), max_nfev=params.max_nfev) for x0 in starts
     ]
     best = min(sols, key=lambda sol: sol.cost)
-    res = residuals(best.x)
-    rss, tss = float(res @ res), float(((y - y.mean()) ** 2).sum())
+    res, y_own = raw(best.x)[:own], y[:own]
+    rss, tss = float(res @ res), float(((y_own - y_own.mean()) ** 2).sum())
     r2 = (1.0 if rss == 0.0 else 0.0) if tss == 0.0 else 1.0 - rss / tss
     fitted = QoeModel(
         skeleton.s_family,
@@ -258,13 +286,13 @@ def _fit_one(
         skeleton.context_factors,
         tuple(float(v) for v in best.x),
         skeleton.param_names,
-        math.sqrt(rss / y.size),
+        math.sqrt(rss / own),
         r2,
-        int(y.size),
+        own,
         params.mos_low,
         params.mos_high,
     )
-    return fitted, _criterion(rss, y.size, len(best.x), params.criterion)
+    return fitted, _criterion(rss, own, len(best.x), params.criterion)
 
 
 def _criterion(rss: float, n: int, k: int, criterion: str) -> float:
