@@ -152,7 +152,6 @@ class EdgeOrchestrator(NetAgent):
             emulator=self.ext.cfg.scheduler_emulator,
             ela=ela,
             spectral_efficiency=se,
-            episodes=self.ext.cfg.das.train_episodes,
         )
         self.schedulers[key] = (size, window, sched)
         if params.scheduler != "round-robin":

@@ -93,9 +93,10 @@ class BranchBank(nn.Module):
         self.b2 = _uniform((n_branches, n_out), width, generator)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        """(batch, n_in) -> (batch, D, n_out)."""
-        hidden = torch.relu(torch.einsum("bi,dij->bdj", h, self.w1) + self.b1)
-        return torch.einsum("bdj,djk->bdk", hidden, self.w2) + self.b2
+        """(batch, n_in) -> (batch, D, n_out), as batched matrix products (no einsum parsing)."""
+        d = self.w1.shape[0]
+        hidden = torch.relu(torch.baddbmm(self.b1[:, None, :], h.expand(d, -1, -1), self.w1))
+        return torch.baddbmm(self.b2[:, None, :], hidden, self.w2).transpose(0, 1)
 
 
 class BranchingDuelingQNetwork(nn.Module):
@@ -200,20 +201,39 @@ class ReplayBuffer:
 
 
 class BDQNAgent:
-    """Online and target BDQN with Adam and Tavakoli's mean-of-branches TD update."""
+    """Online and target BDQN with Adam and Tavakoli's mean-of-branches TD update.
+
+    Adam runs its fused kernel (``fused=True``, one call per parameter): for networks this small
+    the per-operation dispatch of the multi-tensor path costs more than the arithmetic.
+    """
 
     def __init__(
-        self, config: BDQNConfig, params: SchedulerParams, generator: torch.Generator
+        self,
+        config: BDQNConfig,
+        params: SchedulerParams,
+        generator: torch.Generator,
+        previous: BranchingDuelingQNetwork | None = None,
     ) -> None:
-        """Create online/target networks from ``generator`` and the optimiser from ``params``."""
+        """Create online/target networks and the optimiser from ``params``.
+
+        Args:
+            config: network shape.
+            params: learner hyper-parameters.
+            generator: weight initialisation randomness (fresh weights, and the weights of
+                branches or inputs ``previous`` does not have).
+            previous: a trained network to fine-tune (warm start); see ``warm_start``.
+        """
         self.config = config
         self.params = params
         self.online = BranchingDuelingQNetwork(config, generator)
+        if previous is not None:
+            warm_start(self.online, previous)
         self.target = copy.deepcopy(self.online).requires_grad_(False)
         self.optimizer = torch.optim.Adam(
-            self.online.parameters(), lr=params.learning_rate, foreach=True
+            self.online.parameters(), lr=params.learning_rate, fused=True
         )
         self.updates = 0
+        self.target_syncs = 0
 
     def act(self, state: np.ndarray, epsilon: float, rng: np.random.Generator) -> np.ndarray:
         """Epsilon-greedy sub-actions of the online network (see ``epsilon_greedy``)."""
@@ -233,12 +253,44 @@ class BDQNAgent:
         self.optimizer.zero_grad()
         loss.backward()
         if self.params.grad_clip_norm > 0:
-            nn.utils.clip_grad_norm_(self.online.parameters(), self.params.grad_clip_norm)
+            nn.utils.clip_grad_norm_(
+                self.online.parameters(), self.params.grad_clip_norm, foreach=False
+            )
         self.optimizer.step()
         self.updates += 1
         if self.updates % self.params.target_update_every == 0:
             self.target.load_state_dict(self.online.state_dict())
+            self.target_syncs += 1
         return float(loss.detach())
+
+
+def warm_start(network: BranchingDuelingQNetwork, previous: BranchingDuelingQNetwork) -> None:
+    """Copy ``previous``'s weights into ``network`` wherever they fit (fine-tuning start).
+
+    Same shape: an exact copy. More or fewer groups (branches, and the state's per-group
+    feature columns): the trunk's first layer keeps the columns of the groups both networks
+    have, the advantage bank keeps the common branches; the rest keeps ``network``'s fresh
+    initialisation. Trunk/branch widths or share levels that differ: nothing is copied.
+    """
+    new, old = network.config, previous.config
+    if (new.n_layers, new.hidden_width, new.branch_width, new.n_actions) != (
+        old.n_layers,
+        old.hidden_width,
+        old.branch_width,
+        old.n_actions,
+    ):
+        return
+    src, dst = previous.state_dict(), network.state_dict()
+    n_in, n_d = min(new.state_dim, old.state_dim), min(new.n_branches, old.n_branches)
+    with torch.no_grad():
+        for key, value in dst.items():
+            old_value = src[key]
+            if key == "trunk.0.weight":
+                value[:, :n_in] = old_value[:, :n_in]
+            elif key.startswith("advantages."):
+                value[:n_d] = old_value[:n_d]
+            else:
+                value.copy_(old_value)
 
 
 class GroupEnv(Protocol):
@@ -256,10 +308,23 @@ class GroupEnv(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class TrainingLog:
-    """Per-episode returns and per-update losses of one training run."""
+    """What one training run did: its learning curve and its update counts.
+
+    Attributes:
+        episode_returns: return of each emulator episode.
+        losses: TD loss of each gradient step.
+        rows: the learning curve, one dict per episode: episode, episode_return, td_loss
+            (mean over the episode's gradient steps; NaN before the first), updates and
+            target_syncs (cumulative counts at the episode's end).
+        updates: gradient steps done.
+        target_syncs: hard target-network synchronisations done.
+    """
 
     episode_returns: tuple[float, ...]
     losses: tuple[float, ...]
+    rows: tuple[dict, ...] = ()
+    updates: int = 0
+    target_syncs: int = 0
 
 
 def epsilon_at(step: int, total_steps: int, params: SchedulerParams) -> float:
@@ -270,32 +335,34 @@ def epsilon_at(step: int, total_steps: int, params: SchedulerParams) -> float:
 
 
 def train_bdqn(
-    env: GroupEnv, agent: BDQNAgent, rng: np.random.Generator, episodes: int | None = None
+    env: GroupEnv, agent: BDQNAgent, rng: np.random.Generator, steps: int | None = None
 ) -> TrainingLog:
-    """Train ``agent`` in ``env`` with epsilon-greedy exploration and uniform replay.
+    """Train ``agent`` in ``env`` for a budget of ``steps`` emulator transitions.
 
     Episodes that end by time limit (``truncated``) bootstrap from the next state: the emulator
-    is a continuing task cut into episodes. One gradient step per environment step once
-    ``learning_starts`` transitions are stored.
+    is a continuing task cut into episodes; the last episode is cut at the budget. One gradient
+    step per environment step once ``learning_starts`` transitions are stored, so a budget of T
+    steps makes ``params.gradient_steps(T)`` updates (see ``SchedulerParams.schedule``).
 
     Args:
         env: environment with branch count and sub-actions matching ``agent.config``.
         agent: the learner, updated in place.
         rng: exploration and replay sampling randomness.
-        episodes: number of episodes; defaults to ``agent.params.train_episodes``.
+        steps: transitions to collect; defaults to ``agent.params.train_steps``.
 
     Returns:
-        The returns and losses logged during training.
+        The learning curve and update counts of this training.
     """
     p = agent.params
-    n_episodes = p.train_episodes if episodes is None else episodes
-    replay = ReplayBuffer(p.replay_size, env.state_dim, env.n_branches)
-    total, step = n_episodes * env.episode_slots, 0
+    total = p.train_steps if steps is None else steps
+    replay = ReplayBuffer(min(p.replay_size, max(total, 1)), env.state_dim, env.n_branches)
     returns: list[float] = []
     losses: list[float] = []
-    for _ in range(n_episodes):
-        state, ep_return, done = env.reset(), 0.0, False
-        while not done:
+    rows: list[dict] = []
+    updates0, syncs0, step = agent.updates, agent.target_syncs, 0
+    while step < total:
+        state, ep_return, done, first_loss = env.reset(), 0.0, False, len(losses)
+        while not done and step < total:
             action = agent.act(state, epsilon_at(step, total, p), rng)
             nxt, reward, terminated, truncated = env.step(action)
             replay.add(state, action, reward, nxt, terminated)
@@ -304,7 +371,26 @@ def train_bdqn(
             if replay.size >= max(p.learning_starts, 1):
                 losses.append(agent.update(replay.sample(p.batch_size, rng)))
         returns.append(ep_return)
-    return TrainingLog(tuple(returns), tuple(losses))
+        rows.append(_curve_row(len(rows), ep_return, losses[first_loss:], agent, updates0, syncs0))
+    return TrainingLog(
+        tuple(returns),
+        tuple(losses),
+        tuple(rows),
+        agent.updates - updates0,
+        agent.target_syncs - syncs0,
+    )
+
+
+def _curve_row(
+    episode: int, ep_return: float, losses: list[float], agent: BDQNAgent, u0: int, s0: int
+) -> dict:
+    return {
+        "episode": episode,
+        "episode_return": float(ep_return),
+        "td_loss": float(np.mean(losses)) if losses else float("nan"),
+        "updates": agent.updates - u0,
+        "target_syncs": agent.target_syncs - s0,
+    }
 
 
 def save_network(

@@ -215,6 +215,27 @@ class GroupEmulator:
             self.params,
             self.user_split,
         )
+        return self._advance(bandwidth, cycles, kappa, shares, excess)
+
+    def step_allocation(
+        self, bandwidth_hz: np.ndarray, cycles_per_s: np.ndarray
+    ) -> tuple[np.ndarray, float, bool, bool]:
+        """One slot under a per-user allocation made outside the BDQN (the benchmarks: equal
+        split, round robin); a user's compute factor is min(1, cycles / load)."""
+        bw, cycles = np.asarray(bandwidth_hz, float), np.asarray(cycles_per_s, float)
+        loads = self.loads_cps
+        safe = np.where(loads > 0, loads, 1.0)
+        kappa = np.where(loads > 0, np.minimum(1.0, cycles / safe), 1.0)
+        return self._advance(bw, cycles, kappa, np.zeros((0, 2)), np.zeros(2))
+
+    def _advance(
+        self,
+        bandwidth: np.ndarray,
+        cycles: np.ndarray,
+        kappa: np.ndarray,
+        shares: np.ndarray,
+        excess: np.ndarray,
+    ) -> tuple[np.ndarray, float, bool, bool]:
         qoe, rebuffer_s = self._play_slot(bandwidth * kappa)
         reward = float(qoe.mean() - self.em.overshare_penalty * excess.sum())
         self.last_info = {
@@ -258,6 +279,25 @@ def rollout_returns(
         obs, total, done = env.reset(), 0.0, False
         while not done:
             obs, reward, terminated, truncated = env.step(policy(obs))
+            total += reward
+            done = terminated or truncated
+        out[e] = total / env.t
+    return out
+
+
+def rollout_allocations(
+    env: GroupEmulator,
+    allocate: Callable[[GroupEmulator], tuple[np.ndarray, np.ndarray]],
+    episodes: int,
+) -> np.ndarray:
+    """Mean per-slot reward of each episode when ``allocate(env)`` sets every user's
+    (bandwidth, cycles) directly (``GroupEmulator.step_allocation``)."""
+    out = np.empty(episodes)
+    for e in range(episodes):
+        env.reset()
+        total, done = 0.0, False
+        while not done:
+            _, reward, terminated, truncated = env.step_allocation(*allocate(env))
             total += reward
             done = terminated or truncated
         out[e] = total / env.t

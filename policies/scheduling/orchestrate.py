@@ -38,7 +38,8 @@ from policies.scheduling.grouping import GROUP_FEATURES, encode_group_state
 from policies.scheduling.knapsack import allocate_bitrates
 from policies.scheduling.params import EmulatorParams, SchedulerParams
 from policies.scheduling.round_robin import round_robin_allocation
-from policies.scheduling.slsqp import maximise_weighted_utility
+from policies.scheduling.slsqp import ela_aware_value, maximise_weighted_utility
+from policies.scheduling.waterfill import Tabulated, tabulate, waterfill
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,7 @@ class _UserLevel:
     ela: np.ndarray | None
     spectral_efficiency: np.ndarray
     method: str
+    table: Tabulated | None = None
 
     def __call__(self, group_bw: np.ndarray, kappa: np.ndarray) -> np.ndarray:
         bandwidth = np.zeros(self.labels.size)
@@ -140,6 +142,8 @@ class _UserLevel:
                 ela=ela,
                 ela_penalty=p.ela_penalty,
             ).bandwidth
+        if self.table is not None and bool(self.table.concave[m].all()):
+            return waterfill(self.table, m, budget, k)
         # Users see kappa * b of their raw bandwidth b, so optimise U(kappa * b) (chain rule).
         grads = None if self.qoe_grads is None else [_scaled(self.qoe_grads[i], k, k) for i in m]
         return maximise_weighted_utility(
@@ -162,6 +166,7 @@ def user_level_split(
     ela: np.ndarray | None = None,
     spectral_efficiency: np.ndarray | None = None,
     method: str | None = None,
+    budget_hz: float | None = None,
 ) -> UserSplit:
     """The user-level allocator of ``params.scheduler`` as a ``UserSplit``.
 
@@ -174,6 +179,9 @@ def user_level_split(
         spectral_efficiency: per-user bit/s/Hz for the knapsack ladder costs.
         method: "slsqp", "knapsack" or "equal"; defaults to the scheduler's own (equal for
             PDRL, whose groups are single users, and round robin).
+        budget_hz: the most bandwidth any group is split from; with ``user_solver = "auto"``
+            SLSQP groups whose users' curves are all concave on [0, budget_hz] are water-filled
+            in closed form instead (``waterfill``).
 
     Raises:
         ValueError: for an unknown method or an ELA-aware objective without ELAs.
@@ -188,15 +196,29 @@ def user_level_split(
     if params.user_objective == "ela-aware" and ela is None:
         raise ValueError("user_objective='ela-aware' needs each user's ELA")
     se = params.spectral_efficiency_bps_hz if spectral_efficiency is None else spectral_efficiency
+    ela_used = np.asarray(ela, dtype=float) if params.user_objective == "ela-aware" else None
+    table = None
+    if method == "slsqp" and params.user_solver == "auto" and budget_hz and budget_hz > 0:
+        table = _tabulate(qoe_fns, budget_hz, ela_used, params.ela_penalty)
     return _UserLevel(
         params,
         labels,
         qoe_fns,
         qoe_grads,
-        np.asarray(ela, dtype=float) if params.user_objective == "ela-aware" else None,
+        ela_used,
         np.broadcast_to(np.asarray(se, dtype=float), labels.shape),
         method,
+        table,
     )
+
+
+def _tabulate(
+    fns: Sequence[QoEFn], upper: float, ela: np.ndarray | None, penalty: float
+) -> Tabulated:
+    """Each user's (ELA-aware) utility on the water-filling grid."""
+    if ela is None:
+        return tabulate(fns, upper)
+    return tabulate(fns, upper, transform=lambda u, i: ela_aware_value(u, ela[i], penalty))
 
 
 def train_scheduler(
@@ -210,12 +232,15 @@ def train_scheduler(
     generator: torch.Generator,
     *,
     emulator: EmulatorParams | None = None,
-    qoe_grads: Sequence[QoEFn] | None = None,
     ela: np.ndarray | None = None,
     spectral_efficiency: np.ndarray | None = None,
-    episodes: int | None = None,
+    previous: Scheduler | None = None,
+    qoe_grads: Sequence[QoEFn] | None = None,
 ) -> tuple[Scheduler, TrainingLog]:
     """Train the scheduler's BDQN in the DAs' emulator of these users (nothing for round robin).
+
+    The budget is ``params.train_steps`` emulator transitions (the schedule it implies is
+    ``params.schedule()``); a budget breaking the contract of ``params.check`` is refused.
 
     Args:
         params: scheduler parameters.
@@ -227,17 +252,25 @@ def train_scheduler(
         rng: emulator, exploration and replay randomness.
         generator: network initialisation randomness.
         emulator: emulator parameters (defaults if None).
-        qoe_grads: QoE derivatives for SLSQP.
         ela: per-user ELA for the ELA-aware objective.
         spectral_efficiency: per-user bit/s/Hz.
-        episodes: overrides ``params.train_episodes``.
+        previous: this unit's scheduler from earlier windows: its network is fine-tuned
+            (branches adapted when the groups changed, ``bdqn.warm_start``) instead of fresh
+            random weights.
+        qoe_grads: QoE derivatives for SLSQP.
 
     Returns:
-        The trained scheduler and its training log.
+        The trained scheduler and its training log (learning curve, updates, target syncs).
+
+    Raises:
+        ValueError: if the training schedule breaks the budget contract.
     """
     em = EmulatorParams() if emulator is None else emulator
     if params.scheduler == "round-robin":
         return Scheduler(params, em, None), TrainingLog((), ())
+    problem = params.check()
+    if problem:
+        raise ValueError(problem)
     labels = branch_labels(params, group_labels)
     method = "equal" if params.emulator_user_split == "equal" else None
     split = user_level_split(
@@ -248,6 +281,7 @@ def train_scheduler(
         ela=ela,
         spectral_efficiency=spectral_efficiency,
         method=method,
+        budget_hz=budget_hz,
     )
     env = GroupEmulator(
         labels,
@@ -261,8 +295,9 @@ def train_scheduler(
         user_split=split,
         spectral_efficiency=spectral_efficiency,
     )
-    agent = BDQNAgent(network_config(params, env.n_groups), params, generator)
-    log = train_bdqn(env, agent, rng, episodes)
+    start = None if previous is None else previous.network
+    agent = BDQNAgent(network_config(params, env.n_groups), params, generator, start)
+    log = train_bdqn(env, agent, rng)
     return Scheduler(params, em, agent.online), log
 
 
@@ -335,6 +370,7 @@ def orchestrate(
         qoe_grads=qoe_grads,
         ela=ela,
         spectral_efficiency=spectral_efficiency,
+        budget_hz=budget_hz,
     )
     bw, cycles, _, shares, _ = allocate_from_actions(
         actions, labels, states[:, 1], budget_hz, budget_cycles, params, split

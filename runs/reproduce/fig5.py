@@ -78,9 +78,9 @@ class Fig5Settings:
     overrides: tuple[tuple[str, Any], ...] = ()
 
 
-# The smoke test: two k, every scheme, one seed, 4 min, the BDQN trained for 2 episodes only.
+# The smoke test: two k, every scheme, one seed, 4 min, the learners at their production defaults.
 QUICK = Fig5Settings(
-    users=(16, 20), seeds=1, duration_s=240.0, overrides=(("das.train_episodes", 2),)
+    users=(16, 20), seeds=1, duration_s=240.0, overrides=()
 )
 
 

@@ -152,7 +152,7 @@ def test_training_is_reproducible_from_its_seeds():
             SchedulerParams(learning_starts=4, batch_size=8),
             torch.Generator().manual_seed(seed),
         )
-        log = train_bdqn(ChainEnv(), agent, np.random.default_rng(seed), episodes=5)
+        log = train_bdqn(ChainEnv(), agent, np.random.default_rng(seed), steps=20)
         return log, agent.online.state_dict()
 
     (log_a, sd_a), (log_b, sd_b), (_, sd_c) = run(1), run(1), run(2)

@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import policies.scheduling as scheduling
+from policies.scheduling.bdqn import BDQNAgent
+from policies.scheduling.orchestrate import branch_labels, network_config
 from policies.scheduling import (
     EmulatorParams,
     GroupEmulator,
@@ -52,22 +54,14 @@ def states(seed, n=6):
     )
 
 
-def untrained(kind, ela=None, **kw):
+def untrained(kind, **kw):
+    """A scheduler whose network has its random initial weights (no training at all)."""
     params = SchedulerParams(scheduler=kind, **SMALL, **kw)
-    sched, log = train_scheduler(
-        params,
-        LABELS,
-        LABELS,
-        FNS,
-        6e6,
-        3e9,
-        np.random.default_rng(0),
-        torch.Generator().manual_seed(0),
-        ela=ela,
-        episodes=0,
-    )
-    assert log.episode_returns == ()
-    return sched
+    if kind == "round-robin":
+        return scheduling.Scheduler(params)
+    n = int(branch_labels(params, LABELS).max()) + 1
+    agent = BDQNAgent(network_config(params, n), params, torch.Generator().manual_seed(0))
+    return scheduling.Scheduler(params, EmulatorParams(), agent.online)
 
 
 @pytest.mark.parametrize("kind", ["bdqn-slsqp", "bdqn-knapsack", "pdrl", "round-robin"])
@@ -91,17 +85,25 @@ def test_every_scheme_respects_capacity(kind, seed, budget_hz, cycles):
     assert alloc.cycles_per_s.sum() <= cycles * (1 + 1e-9) + 1e-9
 
 
-def test_slsqp_scheme_gives_each_group_its_share_split_optimally():
-    sched = untrained("bdqn-slsqp")
+@pytest.mark.parametrize("solver", ["slsqp", "auto"])
+def test_slsqp_scheme_gives_each_group_its_share_split_optimally(solver):
+    sched = untrained("bdqn-slsqp", user_solver=solver)
     s = states(1)
     alloc = orchestrate(sched, LABELS, s, FNS, 6e6, 1e12, np.random.default_rng(0), qoe_grads=GRADS)
     shares = alloc.group_shares
     assert shares.shape == (2, 2) and np.all(shares.sum(axis=0) <= 1 + 1e-12)
     for g in (0, 1):
         m = LABELS == g
+        fns = [FNS[i] for i in np.flatnonzero(m)]
         # Ample computing, so kappa = 1: the split is the plain SLSQP optimum of the group.
-        ref = maximise_weighted_utility([FNS[i] for i in np.flatnonzero(m)], shares[g, 0] * 6e6)
-        assert alloc.bandwidth_hz[m] == pytest.approx(ref.bandwidth, rel=1e-4, abs=1.0)
+        ref = maximise_weighted_utility(fns, shares[g, 0] * 6e6)
+        if solver == "slsqp":
+            assert alloc.bandwidth_hz[m] == pytest.approx(ref.bandwidth, rel=1e-4, abs=1.0)
+        else:  # water-filling on tabulated concave curves: the same optimum, to the grid
+            got = sum(float(f(np.array([b]))[0]) for f, b in zip(fns, alloc.bandwidth_hz[m]))
+            best = sum(float(f(np.array([b]))[0]) for f, b in zip(fns, ref.bandwidth))
+            assert got == pytest.approx(best, abs=1e-3)
+            assert alloc.bandwidth_hz[m].sum() <= shares[g, 0] * 6e6 * (1 + 1e-9)
 
 
 def test_pdrl_is_a_five_layer_bdqn_with_one_branch_per_user():
@@ -131,9 +133,7 @@ def test_round_robin_rotates_and_is_fair():
 
 def test_save_load_scheduler_reproduces_decisions(tmp_path):
     ela = np.full(6, 3.5)
-    sched = untrained(
-        "bdqn-knapsack", ela=ela, joint_compute_share=False, user_objective="ela-aware"
-    )
+    sched = untrained("bdqn-knapsack", joint_compute_share=False, user_objective="ela-aware")
     save_scheduler(sched, tmp_path / "sched.pt")
     loaded = load_scheduler(tmp_path / "sched.pt")
     assert loaded.params == sched.params and loaded.emulator == sched.emulator
@@ -171,7 +171,10 @@ def test_misuse_raises():
 @pytest.mark.parametrize("kind", ["bdqn-slsqp", "bdqn-knapsack"])
 def test_training_feeds_the_schedulers_own_user_split_back(kind):
     # Fig. 4 training loop with the real user-level allocator inside the emulator.
-    params = SchedulerParams(scheduler=kind, **SMALL, batch_size=8)
+    # The smallest budget the contract accepts: 520 steps, 501 updates, 5 target syncs.
+    params = SchedulerParams(
+        scheduler=kind, **SMALL, batch_size=8, train_steps=520, target_update_every=100
+    )
     em = EmulatorParams(episode_slots=4)
     sched, log = train_scheduler(
         params,
@@ -183,10 +186,9 @@ def test_training_feeds_the_schedulers_own_user_split_back(kind):
         np.random.default_rng(3),
         torch.Generator().manual_seed(3),
         emulator=em,
-        episodes=2,
         qoe_grads=GRADS,
     )
-    assert len(log.episode_returns) == 2 and len(log.losses) == 0  # 8 steps < learning_starts
+    assert len(log.episode_returns) == 130 and len(log.losses) == 501
     assert all(4 * 1.0 <= r <= 4 * 5.0 for r in log.episode_returns)
     assert sched.n_groups == 2
 
@@ -194,18 +196,9 @@ def test_training_feeds_the_schedulers_own_user_split_back(kind):
 # Learning task: no new videos and no stall penalty, so a slot's reward is a closed-form function
 # of the joint share action, mean_i qoe_i(share_g(i) * budget / |g|), known for all 25 actions.
 LEARN_B0 = (0.1e6, 0.2e6, 0.3e6, 2e6, 3e6, 4e6)
-LEARN_PARAMS = dict(
-    share_levels=LEVELS,
-    hidden_width=16,
-    branch_width=8,
-    learning_starts=20,
-    batch_size=32,
-    learning_rate=1e-2,
-    target_update_every=25,
-    epsilon_decay_fraction=0.6,
-    gamma=0.5,
-    emulator_user_split="equal",
-)
+# The production learner: every hyper-parameter and the budget (train_steps) at its default;
+# only the action levels and the emulator's equal user split make the values closed-form.
+LEARN_PARAMS = dict(share_levels=LEVELS, emulator_user_split="equal")
 LEARN_EM = EmulatorParams(episode_slots=10, request_rate_per_min=0.0, stall_penalty=0.0)
 
 
@@ -218,38 +211,41 @@ def joint_action_values(fns, labels, budget):
     return values
 
 
-def learned_action_value(seed, episodes):
+def learned_action_value(seed, steps):
     fns = [saturating(b) for b in LEARN_B0]
     grouping = group_by_structure(["fast"] * 3 + ["slow"] * 3)  # groups as in Fig. 4
     labels = grouping.labels
     params = SchedulerParams(**LEARN_PARAMS)
-    sched, log = train_scheduler(
-        params,
-        labels,
-        grouping.structure_index[labels],
-        fns,
-        6e6,
-        3e9,
-        np.random.default_rng(seed),
-        torch.Generator().manual_seed(seed),
-        emulator=LEARN_EM,
-        episodes=episodes,
-    )
-    assert len(log.episode_returns) == episodes
+    if steps == 0:
+        agent = BDQNAgent(network_config(params, 2), params, torch.Generator().manual_seed(seed))
+        sched = scheduling.Scheduler(params, LEARN_EM, agent.online)
+    else:
+        sched, log = train_scheduler(
+            params,
+            labels,
+            grouping.structure_index[labels],
+            fns,
+            6e6,
+            3e9,
+            np.random.default_rng(seed),
+            torch.Generator().manual_seed(seed),
+            emulator=LEARN_EM,
+        )
+        assert len(log.losses) == steps - params.learning_starts + 1
     env = GroupEmulator(labels, labels, fns, 6e6, 3e9, params, LEARN_EM, np.random.default_rng(0))
     greedy = tuple(int(x) for x in q_values(sched.network, env.reset()).argmax(axis=1))
     return joint_action_values(fns, labels, 6e6), greedy
 
 
 def check_learning(seed):
-    values, trained = learned_action_value(seed, 50)
+    values, trained = learned_action_value(seed, SchedulerParams().train_steps)
     _, initial = learned_action_value(seed, 0)
     best = max(values.values())
     random_policy = float(np.mean(list(values.values())))  # uniform random actions, exactly
     assert values[trained] > random_policy + 0.5
-    assert values[trained] > values[initial]  # training improved the network's own policy
+    assert values[trained] >= values[initial]  # training never made the policy worse
     # Closes most of the gap from a random policy to the optimal allocation (brute force).
-    assert values[trained] - random_policy >= 0.85 * (best - random_policy)
+    assert values[trained] - random_policy >= 0.9 * (best - random_policy)
 
 
 def test_training_beats_random_and_its_initial_policy():
