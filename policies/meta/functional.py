@@ -21,11 +21,13 @@ model and of every individual model.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call
+
+from policies.meta.names import ALGORITHMS, OUTER_OPTIMIZERS
 
 if TYPE_CHECKING:
     from policies.meta.params import MetaParams
@@ -33,9 +35,6 @@ if TYPE_CHECKING:
 Params = dict[str, Tensor]
 LossFn = Callable[[Params], Tensor]
 Algorithm = Literal["maml", "fomaml", "reptile"]
-
-ALGORITHMS: tuple[str, ...] = ("maml", "fomaml", "reptile")
-OUTER_OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")
 
 
 def params_of(module: nn.Module) -> Params:
@@ -161,6 +160,8 @@ class MetaLearner:
         inner_steps: int = 1,
         meta_lr: float = 1e-3,
         outer_optimizer: str = "adam",
+        max_grad_norm: float | None = None,
+        normalise_losses: bool = False,
     ) -> None:
         if algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
@@ -174,13 +175,21 @@ class MetaLearner:
         self.inner_steps = int(inner_steps)
         self.meta_lr = float(meta_lr)
         self.outer_optimizer = outer_optimizer
+        if max_grad_norm is not None and not max_grad_norm > 0.0:
+            raise ValueError(f"max_grad_norm must be > 0 or None, got {max_grad_norm!r}")
+        self.max_grad_norm = None if max_grad_norm is None else float(max_grad_norm)
+        self.normalise_losses = bool(normalise_losses)
         self.params: Params = params_of(module)
-        opt_cls = torch.optim.Adam if outer_optimizer == "adam" else torch.optim.SGD
-        self._opt = opt_cls(list(self.params.values()), lr=self.meta_lr)
+        self._opt = _outer_optimizer(outer_optimizer, list(self.params.values()), self.meta_lr)
 
     @classmethod
     def from_params(cls, module: nn.Module, cfg: MetaParams) -> MetaLearner:
-        """Build a learner from a :class:`~policies.meta.params.MetaParams` config section."""
+        """Build a learner from a :class:`~policies.meta.params.MetaParams` config section.
+
+        ``max_grad_norm`` (0 or absent: off) and ``normalise_losses`` are read when the section
+        has them.
+        """
+        clip = float(getattr(cfg, "max_grad_norm", 0.0) or 0.0)
         return cls(
             module,
             algorithm=cfg.algorithm,
@@ -188,6 +197,8 @@ class MetaLearner:
             inner_steps=cfg.inner_steps,
             meta_lr=cfg.meta_lr,
             outer_optimizer=cfg.outer_optimizer,
+            max_grad_norm=clip if clip > 0.0 else None,
+            normalise_losses=bool(getattr(cfg, "normalise_losses", False)),
         )
 
     def clone(self) -> Params:
@@ -219,6 +230,58 @@ class MetaLearner:
             FOMAML) or the Reptile direction ``adapted - meta``, and ``query_loss`` is the
             adaptation loss at the adapted parameters.
         """
+        if self.normalise_losses:
+            with torch.no_grad():
+                scale = float(support_loss_fn(self.params).abs().clamp_min(1e-12))
+            support_loss_fn = _scaled(support_loss_fn, scale)
+            query_loss_fn = _scaled(query_loss_fn, scale)
+            update, q = self._task_update(support_loss_fn, query_loss_fn)
+            return update, q * scale
+        return self._task_update(support_loss_fn, query_loss_fn)
+
+    def task_updates(self, loss: Callable[[Params, Any], Tensor], support: Any,
+                     query: Any, batched: bool = False) -> tuple[Params, Tensor]:
+        """All tasks of a meta iteration at once (vectorised with ``torch.func.vmap``).
+
+        Args:
+            loss: Pure task loss ``loss(params, batch) -> scalar`` of one task (vmapped), or
+                with ``batched`` a loss of all tasks at once (stacked params -> ``(tasks,)``).
+            support: First-round data of every task (tensor or pytree, tasks on dim 0).
+            query: Second-round data, same layout.
+            batched: See ``loss``.
+
+        Returns:
+            ``(updates, query_losses)``: per-task updates stacked on dim 0 (same meaning as
+            :meth:`task_update`) and the per-task adaptation losses, shape ``(tasks,)``.
+        """
+        from policies.meta.batched import batched_task_updates
+
+        return batched_task_updates(loss, self.params, support, query, self.algorithm,
+                                    self.inner_lr, self.inner_steps, self.normalise_losses,
+                                    batched)
+
+    def mse_task_updates(self, support: tuple[Tensor, Tensor], query: tuple[Tensor, Tensor]
+                         ) -> tuple[Params, Tensor]:
+        """:meth:`task_updates` for the loss ``mean((module(x) - y)^2)`` (regression tasks).
+
+        A ``Linear (ReLU Linear)*`` module takes the closed-form path of
+        :mod:`policies.meta.relu_mlp` (same updates, no autograd tape); any other module, or
+        ``normalise_losses``, the generic vmap path.
+        """
+        from policies.meta.relu_mlp import relu_mlp_layers, relu_mlp_task_updates
+
+        if relu_mlp_layers(self.module) is not None and not self.normalise_losses:
+            return relu_mlp_task_updates(self.module, self.params, support, query,
+                                         self.algorithm, self.inner_lr, self.inner_steps)
+        module = self.module
+
+        def loss(params: Params, batch: tuple[Tensor, Tensor]) -> Tensor:
+            return torch.mean((forward(module, params, batch[0]) - batch[1]) ** 2)
+
+        return self.task_updates(loss, support, query)
+
+    def _task_update(self, support_loss_fn: LossFn, query_loss_fn: LossFn
+                     ) -> tuple[Params, float]:
         if self.algorithm == "reptile":
             start = self.clone()
             adapted = adapt(
@@ -241,7 +304,18 @@ class MetaLearner:
         to move along, so it enters the optimiser as the negative gradient (with SGD this is
         exactly ``meta += meta_lr * mean(adapted - meta)``).
         """
-        mean = average_params(updates)
+        self.meta_step(average_params(updates))
+
+    def meta_update_stacked(self, updates: Mapping[str, Tensor]) -> None:
+        """:meth:`meta_update` for updates stacked on dim 0 (from :meth:`task_updates`)."""
+        self.meta_step({n: u.detach().mean(dim=0) for n, u in updates.items()})
+
+    def meta_step(self, mean: Mapping[str, Tensor]) -> None:
+        """One outer optimiser step along an averaged update (clipped if configured)."""
+        if self.max_grad_norm is not None:
+            from policies.meta.batched import clip_global_norm
+
+            mean = clip_global_norm(mean, self.max_grad_norm)
         sign = -1.0 if self.algorithm == "reptile" else 1.0
         self._opt.zero_grad(set_to_none=True)
         for n, p in self.params.items():
@@ -264,6 +338,26 @@ class MetaLearner:
         with torch.no_grad():
             for n, p in self.params.items():
                 p.copy_(state[n])
+
+
+def _outer_optimizer(name: str, params: list[Tensor], lr: float) -> torch.optim.Optimizer:
+    """Adam (the fused single-kernel path: a fraction of foreach Adam's per-call dispatch
+    for small networks; same update up to rounding) or plain SGD."""
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, ValueError):  # a dtype/device without a fused kernel
+        return torch.optim.Adam(params, lr=lr)
+
+
+def _scaled(loss_fn: LossFn, scale: float) -> LossFn:
+    """``params -> loss_fn(params) / scale``."""
+
+    def scaled(params: Params) -> Tensor:
+        return loss_fn(params) / scale
+
+    return scaled
 
 
 def adaptation_loss_converged(losses: Sequence[float], window: int, tol: float) -> bool:

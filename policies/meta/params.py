@@ -2,14 +2,15 @@
 
 References: Finn et al. 2017 (MAML), Nichol et al. 2018 (Reptile). Defaults follow the seed
 where it gives a number, otherwise the public MAML-PPO setting of the CAV case study
-(/work/shared/models/cav-cooperative-perception.md) or the MAML paper.
+(``shared/models/cav-cooperative-perception.md`` in the project's shared folder) or the MAML
+paper.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from policies.meta.functional import ALGORITHMS, OUTER_OPTIMIZERS
+from policies.meta.names import ALGORITHMS, OUTER_OPTIMIZERS
 from policies.paramtools import validate_fields
 
 

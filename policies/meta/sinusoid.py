@@ -9,12 +9,15 @@ seed 003, Sec. II (meta training and meta adaptation) on a problem with a known 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from policies.meta.batched import stacked_forward
 from policies.meta.functional import LossFn, MetaLearner, Params, forward
 from policies.meta.params import validate_fields
 
@@ -107,21 +110,73 @@ def mse_loss_fn(module: nn.Module, x: Tensor, y: Tensor) -> LossFn:
     return loss
 
 
+def mse_task_loss(module: nn.Module) -> Callable[[Params, Any], Tensor]:
+    """Pure one-task loss ``(params, (x, y)) -> MSE`` (vmapped by the meta learner)."""
+
+    def loss(params: Params, batch: tuple[Tensor, Tensor]) -> Tensor:
+        x, y = batch
+        return torch.mean((forward(module, params, x) - y) ** 2)
+
+    return loss
+
+
+def mse_tasks_loss(module: nn.Module) -> Callable[[Params, Any], Tensor]:
+    """All tasks at once: ``(stacked params, (x, y) stacked) -> (tasks,)`` MSEs.
+
+    For ``MetaLearner.task_updates(..., batched=True)``; evaluates the MLP with
+    :func:`policies.meta.batched.stacked_forward`.
+    """
+
+    def loss(stacked: Params, batch: tuple[Tensor, Tensor]) -> Tensor:
+        x, y = batch
+        return torch.mean((stacked_forward(module, stacked, x) - y) ** 2, dim=(1, 2))
+
+    return loss
+
+
+def sample_meta_batch(
+    rng: np.random.Generator, tasks: int, cfg: SinusoidParams = SinusoidParams()
+) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]:
+    """Support and query sets of ``tasks`` fresh tasks, stacked ``(tasks, shots, 1)``.
+
+    Draws in the same order as :func:`meta_train`'s per-task loop (task, support, query).
+    """
+    sx, sy, qx, qy = [], [], [], []
+    for _ in range(tasks):
+        task = sample_task(rng, cfg)
+        for xs, ys, batch in ((sx, sy, sample_batch(task, rng, cfg.shots, cfg)),
+                              (qx, qy, sample_batch(task, rng, cfg.shots, cfg))):
+            xs.append(batch[0])
+            ys.append(batch[1])
+    return (torch.stack(sx), torch.stack(sy)), (torch.stack(qx), torch.stack(qy))
+
+
 def meta_train(
     learner: MetaLearner,
     rng: np.random.Generator,
     iterations: int,
     tasks_per_round: int,
     cfg: SinusoidParams = SinusoidParams(),
+    vectorised: bool = True,
 ) -> list[float]:
     """Meta-train ``learner`` on sinusoid tasks (seed 003, Sec. II loop).
 
     Each iteration samples ``tasks_per_round`` tasks, each with independent support and query
     sets of ``cfg.shots`` points (first- and second-round data), and applies one meta update.
+    ``vectorised`` computes the tasks' updates in one batch (:meth:`MetaLearner.mse_task_updates`);
+    otherwise one :meth:`MetaLearner.task_update` per task (the same data and maths).
 
     Returns:
         The average query (adaptation) loss of every iteration.
     """
+    if vectorised:
+        history = []
+        for _ in range(iterations):
+            support, query = sample_meta_batch(rng, tasks_per_round, cfg)
+            updates, q = learner.mse_task_updates(support, query)
+            learner.meta_update_stacked(updates)
+            history.append(float(q.mean()))
+        return history
     history: list[float] = []
     for _ in range(iterations):
         updates, losses = [], []

@@ -4,7 +4,7 @@ The case study of seed 003 (Sec. IV): N CAV pairs and HDVs in a moving cluster u
 in every slot each pair picks stand-alone (SP) or cooperative perception (CP); the reward is
 the total computing efficiency gain (SP energy saved by CP). The system model and its
 constants are those of Qu et al., IEEE TWC 2024, as summarised in
-``/work/shared/models/cav-cooperative-perception.md`` ("the model file" below).
+``shared/models/cav-cooperative-perception.md`` ("the model file" below).
 
 Everything here is numpy over a batch of E independent episodes (rows) and N pairs (columns):
 :class:`CavState` is the state of E episodes, :func:`cav_slot` advances all of them one slot.
@@ -58,6 +58,11 @@ def gain_threshold_phi(p: CavParams) -> float:
     """phi = sqrt(2 delta^3 / (delta_hat^2 delta_tilde)); CP gains iff t_c >= Delta / phi."""
     d, dh, dt = sp_cycles(p), cp_receiver_cycles(p), cp_pair_cycles(p)
     return float(np.sqrt(2.0 * d**3 / (dh**2 * dt)))
+
+
+def min_compute_time_s(p: CavParams) -> float:
+    """Delta / phi: the least t_c at which a CP pair gains (a constraint of every CP pair)."""
+    return p.deadline_s / gain_threshold_phi(p)
 
 
 def spectral_efficiency(distance_m: FloatArray, p: CavParams) -> FloatArray:
@@ -218,19 +223,25 @@ def cav_reward(state: CavState, action: BoolArray, p: CavParams) -> tuple[FloatA
     """Reward of choosing ``action`` (True = CP) in the current slot; deterministic.
 
     Reward = sum_i G_i - switch_cost * (#pairs whose effective mode changed)
-    - infeasible_penalty * [infeasible]. When the CP pairs cannot all meet the deadline, every
-    pair is forced to SP (effective mode), the gain is 0 and the penalty applies; switches are
-    counted on effective modes in both cases (forcing a CP pair to SP is a switch).
+    - infeasible_penalty * [infeasible]. Every CP pair must gain (t_c >= Delta / phi, model
+    file): when the band cannot give each CP pair its minimum share a_i / (Delta - Delta/phi),
+    the choice is infeasible, every pair is forced to SP (effective mode), the gain is 0 and
+    the penalty applies; switches are counted on effective modes in both cases (forcing a CP
+    pair to SP is a switch).
     """
     cp = np.asarray(action, dtype=bool).reshape(state.prev_mode.shape)
     objects, dist = objects_of(state, p), distances_of(state, p)
     full_rate = state.bandwidth_mhz[:, None] * 1e6 * spectral_efficiency(dist, p)
     tx_full = objects * p.feature_bits_per_object / full_rate
     coef = cp_energy_coef(objects, p)
-    alloc = allocate_bandwidth(tx_full, coef, cp, p.deadline_s, p.compute_cap_fraction)
+    alloc = allocate_bandwidth(tx_full, coef, cp, p.deadline_s, p.compute_cap_fraction,
+                               min_compute_time_s(p))
     effective = cp & alloc.feasible[:, None]
     with np.errstate(divide="ignore"):
-        gain = np.where(effective, sp_energy(objects, p) - coef / alloc.compute_time_s**2, 0.0)
+        raw = sp_energy(objects, p) - coef / alloc.compute_time_s**2
+    # The allocator keeps t_c >= Delta / phi, where G_i = 0 exactly: a negative value is
+    # floating-point rounding at that bound (~1e-16 E_SP), not a pair running CP at a loss.
+    gain = np.where(effective, np.maximum(raw, 0.0), 0.0)
     switches = (effective != state.prev_mode).sum(axis=1)
     reward = (gain.sum(axis=1) - p.switch_cost * switches
               - p.infeasible_penalty * (~alloc.feasible))

@@ -3,7 +3,7 @@
 Defaults come from the seed where it gives a number, otherwise from the system model of Qu et
 al., "Model-assisted learning for adaptive cooperative perception of connected autonomous
 vehicles", IEEE TWC 2024 (arXiv 2401.10156), as summarised in
-``/work/shared/models/cav-cooperative-perception.md`` ("model file"). Fields whose doc says
+``shared/models/cav-cooperative-perception.md`` ("model file"). Fields whose doc says
 *reconstructed* were inferred from public simulation data, not read in that paper.
 """
 
@@ -27,10 +27,16 @@ _LEVEL_MATRIX = (
 
 
 def _f(default: object, doc: str, rng: tuple[float, float] | None = None,
-       choices: tuple[str, ...] | None = None, item_range: tuple[float, float] | None = None
-       ) -> Any:
-    """A dataclass field with the project's metadata conventions."""
+       choices: tuple[str, ...] | None = None, item_range: tuple[float, float] | None = None,
+       copied_from: str | None = None) -> Any:
+    """A dataclass field with the project's metadata conventions.
+
+    ``copied_from="section.key"`` marks a field that is not a scenario key of its own: the
+    scenario config copies that key's value into it and refuses it in the ``[cav]`` table.
+    """
     meta: dict[str, object] = {"doc": doc}
+    if copied_from is not None:
+        meta["from"] = copied_from
     if rng is not None:
         meta["range"] = rng
     if choices is not None:
@@ -44,9 +50,13 @@ def _f(default: object, doc: str, rng: tuple[float, float] | None = None,
 class CavParams:
     """Every constant of the CAV environment (one TOML section)."""
 
-    n_pairs: int = _f(3, "N, CAV pairs in the cluster (seed Sec. IV: 3)", (1, 64))
+    # One key per quantity: in a scenario the cluster's make-up is [vehicles] (cav_pairs, hdvs;
+    # the world places 2 N CAVs + the HDVs of every cluster); these two are copies of it.
+    n_pairs: int = _f(3, "N, CAV pairs in the cluster (seed Sec. IV: 3)", (1, 64),
+                      copied_from="vehicles.cav_pairs")
     n_hdv: int = _f(10, "HDVs under the RSU (seed Sec. IV: 10); they act on the CAV pairs only "
-                    "through B(k), the radio their traffic leaves over", (0, 10_000))
+                    "through B(k), the radio their traffic leaves over", (0, 10_000),
+                    copied_from="vehicles.hdvs")
     slots_per_episode: int = _f(75, "K, slots per episode (seed Sec. IV: 75)", (1, 100_000))
     bandwidth_levels_mhz: tuple[float, ...] = _f(
         (5.0, 6.0, 7.0), "possible means mu(k) of B(k) in MHz (seed Sec. IV)", item_range=(0, 1e4))
@@ -124,6 +134,18 @@ class CavParams:
                 raise ValueError(f"{name} has {len(vals)} entries, expected {n}x{n}")
             if not np.allclose(np.reshape(vals, (n, n)).sum(axis=1), 1.0, atol=1e-9):
                 raise ValueError(f"{name}: every row must sum to 1")
+        self._check_gain_threshold()
+
+    def _check_gain_threshold(self) -> None:
+        """CP must be able to gain below the cap: 1 / phi < compute_cap_fraction."""
+        from policies.rl.cav_env import cp_receiver_cycles, gain_threshold_phi, sp_cycles
+
+        if sp_cycles(self) <= 0.0 or cp_receiver_cycles(self) <= 0.0:
+            raise ValueError("the SP and CP workloads (cycles per object) must be > 0")
+        phi = gain_threshold_phi(self)
+        if not 1.0 / phi < self.compute_cap_fraction:
+            raise ValueError(f"compute_cap_fraction={self.compute_cap_fraction}: must exceed "
+                             f"1/phi = {1.0 / phi:.4g} (the t_c / Delta at which CP gains)")
 
     def matrix(self, kind: str) -> NDArray[np.float64]:
         """Transition matrix of the "object" or "distance" level chain (rows = current)."""

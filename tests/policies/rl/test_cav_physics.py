@@ -189,3 +189,32 @@ def test_slot_invariants(seed: int, bw: float, p_cp: float) -> None:
     best = sp_energy(objects, P) - cp_energy(objects, np.full_like(objects, 0.075), P)
     assert np.all(info.gain <= best + 1e-12)  # no CP gain beyond the capped t_c
     assert np.all(np.isfinite(reward))
+
+
+@pytest.mark.parametrize("n", range(1, 9))
+def test_feasibility_is_the_sum_rule_and_every_cp_pair_gains(n: int) -> None:
+    # Model file: a CP set is feasible iff sum_i a_i / (Delta - Delta / phi) <= 1, with a_i
+    # the transmission time at the full band; at the optimum every CP pair has G_i >= 0.
+    p = CavParams(n_pairs=n)
+    rng = np.random.default_rng(40 + n)
+    s = initial_state(np.full((400, p.slots_per_episode), 5.0), p, rng)
+    s = CavState(0, s.mu_mhz, rng.uniform(1.0, 8.0, 400), s.object_level, s.distance_level,
+                 rng.random((400, n)) < 0.5)
+    action = rng.random((400, n)) < 0.7
+    reward, info = cav_reward(s, action, p)
+    objects = np.asarray(p.object_levels, float)[s.object_level]
+    dist = np.asarray(p.distance_levels_m, float)[s.distance_level]
+    a = objects * 295_936 / (s.bandwidth_mhz[:, None] * 1e6 * spectral_efficiency(dist, p))
+    rule = np.where(action, a, 0.0).sum(axis=1) / (DELTA - DELTA / gain_threshold_phi(p)) <= 1
+    assert np.array_equal(info.feasible, rule)
+    if n >= 3:
+        assert 0 < rule.sum() < rule.size
+    on = info.effective_mode
+    assert np.array_equal(on, action & rule[:, None])
+    assert np.all(info.compute_time_s[on] >= DELTA / gain_threshold_phi(p))
+    raw = sp_energy(objects, p) - cp_energy(objects, np.where(on, info.compute_time_s, 1.0), p)
+    assert np.all(raw[on] >= -1e-12 * sp_energy(objects, p)[on])  # no pair runs CP at a loss
+    assert np.all(info.gain >= 0.0)
+    switches = (on != s.prev_mode).sum(axis=1)
+    expected = info.gain.sum(axis=1) - 0.4 * switches - 10.0 * ~rule
+    assert np.allclose(reward, expected, rtol=1e-12, atol=1e-12)
