@@ -119,7 +119,20 @@ def config_from_dict(data: Mapping[str, Any]) -> ScenarioConfig:
         if not isinstance(table, Mapping):
             raise ConfigError(f"{name}: expected a table of keys, got {type(table).__name__}")
         built.append((name, build_section(cls, table, name)))
-    return ScenarioConfig(tuple(built))
+    return ScenarioConfig(tuple(_fill_copied_keys(dict(built)).items()))
+
+
+def _fill_copied_keys(built: dict[str, Any]) -> dict[str, Any]:
+    """Set every field whose metadata says ``"from": "section.key"`` to that key's value."""
+    for name, section in built.items():
+        copied = {}
+        for f in dataclasses.fields(section):
+            if "from" in f.metadata:
+                source, key = f.metadata["from"].split(".")
+                copied[f.name] = getattr(built[source], key)
+        if copied:
+            built[name] = dataclasses.replace(section, **copied)
+    return built
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -151,8 +164,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:  # TOML is UTF-8: a Latin-1 or binary file
+        raise ConfigError(
+            f"{path}: not a UTF-8 text file (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start}); save the scenario as UTF-8"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a scenario file") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def available_presets() -> list[str]:
@@ -160,16 +180,31 @@ def available_presets() -> list[str]:
     return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
 
 
+_MAX_SCENARIO_BYTES = 16 * 2**20  # a scenario is a few kB; refuse to read a disk image
+
+
 def _resolve_source(source: str | Path | None) -> Path:
     if source is None:
         source = "campus-video"
     path = Path(source)
-    if path.suffix == ".toml" or path.exists():
-        if not path.is_file():
-            raise ConfigError(f"{source}: no such scenario file")
-        return path
     preset = SCENARIO_DIR / f"{source}.toml"
-    if not preset.is_file():
+    try:
+        exists, is_dir, is_file = path.exists(), path.is_dir(), path.is_file()
+        is_preset = "/" not in str(source) and preset.is_file()
+        too_big = is_file and path.stat().st_size > _MAX_SCENARIO_BYTES
+    except (OSError, ValueError) as exc:  # a name too long, a loop of links
+        raise ConfigError(f"{source}: not a usable scenario path ({exc})") from None
+    if path.suffix == ".toml" or exists:
+        if is_dir:
+            raise ConfigError(f"{source}: is a folder, not a scenario file")
+        if not exists:
+            raise ConfigError(f"{source}: no such scenario file")
+        if not is_file:
+            raise ConfigError(f"{source}: not a regular file (a device or a pipe?)")
+        if too_big:
+            raise ConfigError(f"{source}: too large to be a scenario file (over 16 MiB)")
+        return path
+    if not is_preset:
         names = ", ".join(available_presets())
         raise ConfigError(f"{source}: unknown scenario; presets: {names} (or a path to a .toml)")
     return preset

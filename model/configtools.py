@@ -5,7 +5,9 @@ Every section of a scenario is a frozen dataclass whose fields carry their const
 
 * ``"range": (lo, hi)`` – inclusive numeric bounds (also applied to every element of a tuple);
 * ``"choices": (...)`` – the allowed values of a string (or of each element of a tuple);
-* ``"doc": "..."`` – what the field means, with the seed section it comes from.
+* ``"doc": "..."`` – what the field means, with the seed section it comes from;
+* ``"from": "section.key"`` – not a key of its own: the value is copied from that key of
+  another section (one key per quantity; :func:`model.config.config_from_dict` fills it).
 
 :func:`build_section` turns a plain mapping (parsed TOML) into such a dataclass, rejecting
 unknown keys, wrong types and out-of-range values with a :class:`ConfigError` whose message is
@@ -105,8 +107,12 @@ def build_section(cls: type, data: Mapping[str, Any] | None, prefix: str) -> Any
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        allowed = ", ".join(sorted(fields))
+        allowed = ", ".join(sorted(n for n, f in fields.items() if "from" not in f.metadata))
         raise ConfigError(f"{prefix}.{unknown[0]}: unknown key; allowed keys: {allowed}")
+    for name in sorted(data):
+        if "from" in fields[name].metadata:
+            raise ConfigError(f"{prefix}.{name}: not a key of its own; set "
+                              f"{fields[name].metadata['from']}")
     kwargs = {}
     for name, value in data.items():
         kwargs[name] = coerce_value(value, hints[name], fields[name].metadata, f"{prefix}.{name}")
@@ -130,6 +136,8 @@ def section_to_dict(section: Any) -> dict[str, Any]:
     """Plain-data view of a section (tuples become lists, for TOML/JSON writers)."""
     out: dict[str, Any] = {}
     for f in dataclasses.fields(section):
+        if "from" in f.metadata:  # a copy of another section's key, not a key here
+            continue
         value = getattr(section, f.name)
         out[f.name] = list(value) if isinstance(value, tuple) else value
     return out
@@ -141,6 +149,8 @@ def describe_section(cls: type) -> list[tuple[str, str, Any, str]]:
     rows = []
     for f in dataclasses.fields(cls):
         meta = f.metadata
+        if "from" in meta:
+            continue
         allowed = meta.get("choices") or meta.get("range") or ""
         doc = meta.get("doc", "")
         if allowed:

@@ -3,20 +3,24 @@
 Each entry maps a TOML table name to the frozen parameter dataclass that reads it. Keeping the
 list here (not in ``model.config``) lets policies define their own parameters next to the code
 that uses them without ``model.config`` importing every policy module by name.
+
+Only parameter modules are imported here, and none of them imports torch, scipy or matplotlib:
+validating a scenario (``twinslice keys``, any rejected input) must answer in well under a
+second (issue 14; ``tests/runs/test_cli_startup.py`` checks ``sys.modules``).
 """
 
 from __future__ import annotations
 
 from agents.da_params import DaParams
 from model.services.behaviour import BehaviourParams, MosParams
-from model.services.video import VideoParams
+from model.services.video_params import VideoParams
 from policies.meta.params import MetaParams
 from policies.qoe.demand import DemandParams, SlaParams
 from policies.qoe.emulation import EmulationParams
 from policies.qoe.factors import FactorSelectionParams
 from policies.qoe.models import GenericQoeParams, QoeFitParams
 from policies.rl.cav_params import CavParams
-from policies.rl.ppo import PPOParams
+from policies.rl.ppo_params import PPOParams
 from policies.scheduling.params import EmulatorParams, SchedulerParams
 from policies.slicing.params import SlicingParams
 from policies.twins.params import TwinParams
