@@ -243,3 +243,118 @@ def report(
 def format_table(table: pd.DataFrame) -> str:
     """The statistics table as aligned text."""
     return table.to_string(index=False, float_format=lambda v: f"{v:.6g}")
+
+
+# -- the human summary of one run ------------------------------------------------------------------
+def _num(value: Any, spec: str = ".3g") -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def _bytes(n: Any) -> str:
+    if n is None:
+        return "n/a"
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{int(n)} B"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _video_lines(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    qoe, ela = summary.get("qoe"), summary.get("ela_ratio")
+    if qoe:
+        rows.append(
+            (
+                "median QoE",
+                f"{_num(qoe.get('p50'))} MOS (p10 {_num(qoe.get('p10'))}, "
+                f"p90 {_num(qoe.get('p90'))})",
+            )
+        )
+    if ela:
+        rows.append(
+            (
+                "ELA achievable ratio",
+                f"median {_num(ela.get('p50'))}, mean {_num(ela.get('mean'))}",
+            )
+        )
+    sl = summary.get("slicing") or {}
+    if sl.get("windows_sliced"):
+        gap = (
+            f"mean {_num(sl.get('mean_nash_gap'))}, max {_num(sl.get('max_nash_gap'))}, "
+            if "mean_nash_gap" in sl
+            else "not certified, "
+        )
+        conv = sl.get("converged_share")
+        rows.append(
+            (
+                "Nash gap of windows",
+                f"{gap}{sl['windows_sliced']} window(s) ({sl.get('mechanism', '?')})"
+                + (f", {conv:.0%} converged" if conv is not None else ""),
+            )
+        )
+    return rows
+
+
+def _cav_lines(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    events = summary.get("twin_events") or {}
+    return [
+        ("twin events", f"{sum(events.values())} ({summary.get('migrations', 0)} migrations)"),
+        (
+            "meta learning",
+            f"{summary.get('meta_rounds', 0)} rounds, mean reward "
+            f"{_num(summary.get('mean_meta_reward'))} (first quarter "
+            f"{_num(summary.get('meta_reward_first_quarter'))}, last quarter "
+            f"{_num(summary.get('meta_reward_last_quarter'))})",
+        ),
+        ("model cache hit ratio", _num(summary.get("cache_hit_ratio"), ".2f")),
+    ]
+
+
+def run_summary_lines(summary: Mapping[str, Any], folder: Path, wall_s: float) -> list[str]:
+    """A few lines for a person: what ran, the figures the service is about, where it went.
+
+    Read from the run's ``summary.json`` document (``runs.simulate.summarise``): QoE, ELA
+    achievable ratio and Nash gap for the video service; twin, meta-learning and cache
+    figures for CAV; throughput and handovers always; then messages, wall time and folder.
+    """
+    head = (
+        f"{summary.get('scenario')}: {summary.get('users')} users, "
+        f"{_num(summary.get('time_s'), ',.0f')} s simulated ({summary.get('slots')} slots), "
+        f"seed {summary.get('seed')}"
+    )
+    if summary.get("scheme"):
+        head += f", scheme {summary['scheme']}"
+    rows: list[tuple[str, str]] = []
+    if "qoe" in summary or "ela_ratio" in summary or "slicing" in summary:
+        rows += _video_lines(summary)
+    if "twin_events" in summary:
+        rows += _cav_lines(summary)
+    rows.append(
+        (
+            "radio",
+            f"mean throughput {_num(summary.get('mean_throughput_mbps'))} Mbit/s, "
+            f"{summary.get('handovers', 0)} handovers",
+        )
+    )
+    msgs = summary.get("messages") or {}
+    rows.append(
+        (
+            "messages",
+            f"{msgs.get('sent', 0):,} sent, {msgs.get('delivered', 0):,} delivered, "
+            f"{_bytes(msgs.get('bytes'))}",
+        )
+    )
+    rows.append(("wall time", _duration(wall_s)))
+    rows.append(("output folder", str(folder)))
+    width = max(len(name) for name, _ in rows)
+    return [head, *(f"  {name:<{width}}  {text}" for name, text in rows)]

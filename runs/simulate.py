@@ -9,17 +9,17 @@ Outputs of a run folder:
 * extra tables written by extensions (e.g. ``games.parquet``);
 * ``summary.json`` — headline numbers of the run.
 
+* ``.twinslice-output`` — the marker that makes it a twinslice output folder (``runs.outdir``).
+
 Everything is a pure function of the config, so the same scenario and seed give byte-identical
-files. The folder is first written as a hidden sibling and renamed into place, so an
-interrupted run never leaves a half-written folder behind.
+files. The folder is first written as a hidden sibling and renamed into place
+(:mod:`runs.outdir`), so an interrupted run never leaves a half-written folder behind, and an
+existing folder is replaced only if twinslice wrote it.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,13 +28,14 @@ import numpy as np
 import pandas as pd
 
 from model.config import ScenarioConfig, to_toml
+from runs.outdir import DEFAULT_OUT, default_run_dir, stage
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "out"
+__all__ = ["DEFAULT_OUT", "default_out_dir", "run_model", "run_scenario", "simulate_into"]
 
 
 def default_out_dir(cfg: ScenarioConfig) -> Path:
     """``runs/out/<scenario>-s<seed>-<digest>`` (git-ignored)."""
-    return DEFAULT_OUT / f"{cfg.scenario.name}-s{cfg.seed}-{cfg.digest()}"
+    return default_run_dir(cfg)
 
 
 def _clean(value: Any) -> Any:
@@ -78,13 +79,31 @@ def summarise(model: Any) -> dict[str, Any]:
 def run_model(
     model: Any, progress: bool = False, on_step: Callable[[int], None] | None = None
 ) -> None:
-    """Step ``model`` until it stops, with an optional tqdm bar."""
+    """Step ``model`` until it stops, with an optional tqdm bar.
+
+    The bar counts simulated seconds (``123/1800 s simulated``) and shows the elapsed wall time,
+    the ETA and the speed in simulated seconds per wall second.
+    """
     from tqdm import tqdm
 
-    with tqdm(total=model.n_slots, disable=not progress, unit="slot", leave=False) as bar:
+    duration = float(model.cfg.scenario.duration_s)
+    bar_format = (
+        "{desc}{percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s simulated "
+        "[{elapsed}<{remaining} ETA, {rate_fmt}]"
+    )
+    with tqdm(
+        total=duration,
+        disable=not progress,
+        unit="sim-s",
+        leave=False,
+        bar_format=bar_format,
+        desc=f"{model.cfg.scenario.name}: ",
+        dynamic_ncols=True,
+        smoothing=0.0,  # ETA from the average speed so far: slot costs jump (DA fits, windows)
+    ) as bar:
         while model.running:
             model.step()
-            bar.update(1)
+            bar.update(min(float(model.now_s), duration) - bar.n)
             if on_step:
                 on_step(model.steps)
 
@@ -107,31 +126,26 @@ def write_outputs(model: Any, folder: Path) -> dict[str, Any]:
     return summary
 
 
+def simulate_into(cfg: ScenarioConfig, folder: Path, progress: bool = False) -> dict[str, Any]:
+    """Build and run ``cfg``, write its outputs into the existing ``folder``; the summary."""
+    from model.network_model import NetworkModel
+
+    model = NetworkModel(cfg)
+    run_model(model, progress=progress)
+    return write_outputs(model, Path(folder))
+
+
 def run_scenario(
     cfg: ScenarioConfig, out_dir: Path | None = None, progress: bool = False
 ) -> tuple[Path, dict[str, Any]]:
     """Build, run and write one scenario; returns (output folder, summary).
 
-    The outputs appear at ``out_dir`` only once complete (atomic rename); an existing folder
-    there is replaced.
+    The folder is checked and its temporary created before the model is built; the outputs
+    appear at ``out_dir`` only once complete (atomic rename). An existing ``out_dir`` is
+    replaced only when it is empty or a twinslice output folder (a sweep's stale run); anything
+    else raises :class:`runs.outdir.OutDirError` before anything runs.
     """
-    from model.network_model import NetworkModel
-
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(cfg)
-    model = NetworkModel(cfg)
-    run_model(model, progress=progress)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        summary = write_outputs(model, tmp)
-        if out_dir.exists():
-            trash = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            out_dir.rename(trash)
-            tmp.rename(out_dir)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir, summary
+    with stage(out_dir, "run", replace=True) as staging:
+        summary = simulate_into(cfg, staging.path, progress=progress)
+        return staging.commit(), summary

@@ -25,15 +25,15 @@ import hashlib
 import itertools
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from model.config import ConfigError, ScenarioConfig, load_scenario, parse_override, with_overrides
-from runs.simulate import DEFAULT_OUT
+from runs import outdir
+from runs.outdir import DEFAULT_OUT, OutDirError, safe_name
 from runs.sweep_folder import (
-    RUNS_DIR,
     FailureLog,
     FolderLock,
     check_folder,
@@ -197,7 +197,7 @@ class SweepPlan:
 
     def default_folder(self) -> Path:
         """``runs/out/sweeps/<scenario>-<key>`` (git-ignored; the same inputs find it again)."""
-        return DEFAULT_OUT / "sweeps" / f"{self.scenario_name}-{self.key()}"
+        return DEFAULT_OUT / "sweeps" / f"{safe_name(self.scenario_name)}-{self.key()}"
 
 
 def _resolve_run(base: ScenarioConfig, point: Mapping[str, Any], seed: int) -> ScenarioConfig:
@@ -324,9 +324,34 @@ def _tasks(plan: SweepPlan, folder: Path, skip: set[str]) -> list[Any]:
     ]
 
 
+def check_sweep_target(
+    folder: Path | str, plan: SweepPlan, resume: bool, force: bool
+) -> tuple[Path, str]:
+    """Where the sweep goes and how: ``"new"``, ``"resume"`` (in place) or ``"replace"``.
+
+    Changes nothing on disk. Raises :class:`OutDirError` for a folder that is not
+    twinslice's, :class:`runs.sweep_folder.SweepError` for another sweep or a sweep without
+    ``--resume``/``--force``.
+    """
+    target = outdir.normalise(folder)
+    if outdir.inspect(target) != "marked":
+        return target, "new"
+    how = check_folder(target, plan, resume, force)
+    if how == "new" and not force:  # twinslice's, but not a sweep (a run, a figure)
+        raise OutDirError(
+            f"--out {target}: holds earlier twinslice output that is not a sweep; "
+            "add --force to replace it or choose another --out"
+        )
+    if how != "resume":
+        with FolderLock(target):  # not while another sweep is running there
+            pass
+        return target, "replace"
+    return target, "resume"
+
+
 def run_sweep(
     plan: SweepPlan,
-    folder: Path,
+    folder: Path | str,
     *,
     backend: str = "local",
     workers: int | None = None,
@@ -334,28 +359,51 @@ def run_sweep(
     retries: int = 1,
     resume: bool = False,
     quiet: bool = True,
+    force: bool = False,
+    on_start: Callable[[], None] | None = None,
 ) -> SweepOutcome:
     """Run every run of ``plan`` not yet complete in ``folder``; write the results table.
 
-    The backend is started before anything is written. Ctrl-C stops the workers, keeps every
-    completed run and returns with ``interrupted`` set; the same sweep with ``resume=True``
-    finishes it.
+    The folder is checked (:mod:`runs.outdir`: never a folder twinslice did not write) and the
+    backend started before anything is written. A new sweep (or one replacing an earlier sweep,
+    ``force``) is written into a hidden temporary sibling and renamed into place when the
+    session ends — complete, with failed runs, or interrupted; ``resume`` continues a sweep in
+    place. Ctrl-C stops the workers, keeps every completed run and returns with
+    ``interrupted`` set; the same sweep with ``resume=True`` finishes it.
 
     Raises:
-        SweepError: the folder cannot be used.
+        SweepError: the folder holds another sweep, or a sweep and neither resume nor force.
+        OutDirError: the folder is not twinslice's, or cannot be created or written.
         BackendUnavailable: Ray is not installed or cannot be reached.
+
+    ``on_start`` is called once the folder is staged, just before the first run.
     """
     from runs.sweep_ray import import_ray
 
     if backend == "ray":
         import_ray()
-    check_folder(folder, plan, resume)
-    todo = [r for r in plan.runs if not is_complete(run_folder(folder, r.run_id), r.digest)]
+    target, how = check_sweep_target(folder, plan, resume, force)
+    todo = [
+        r
+        for r in plan.runs
+        if how != "resume" or not is_complete(run_folder(target, r.run_id), r.digest)
+    ]
     runner = make_backend(backend, workers, address) if todo else None
     try:
-        (folder / RUNS_DIR).mkdir(parents=True, exist_ok=True)
-        with FolderLock(folder):
-            return _run_locked(plan, folder, runner, retries, quiet)
+        with outdir.stage(
+            target, "sweep", replace=how == "replace", in_place=how == "resume"
+        ) as staging:
+            if on_start is not None:  # the folder is usable: the work starts now
+                on_start()
+            try:
+                with FolderLock(staging.path):
+                    outcome = _run_locked(plan, staging.path, runner, retries, quiet)
+            finally:
+                if runner is not None:
+                    runner.close()
+                    runner = None
+            outcome.folder = staging.commit()
+            return outcome
     finally:
         if runner is not None:
             runner.close()

@@ -7,6 +7,10 @@
 
 Exit status of ``sweep``: 0 all runs complete, 1 some runs failed after their retries (the
 others' results stand), 2 bad input (nothing written), 130 interrupted (resumable).
+
+Every check — scenario, grid, counts, the sweep folder (``runs.outdir``), the memory estimate
+(``runs.resources``) — runs before a worker starts; the heavy modules (pandas, the backends)
+are imported only after them.
 """
 
 from __future__ import annotations
@@ -15,11 +19,10 @@ import argparse
 import shlex
 import signal
 import sys
+from typing import TYPE_CHECKING
 
-from runs.report import ReportError, format_table, report
-from runs.sweep import SweepOutcome, parse_grid, plan_sweep, run_sweep
-from runs.sweep_backends import BackendUnavailable
-from runs.sweep_folder import SweepError
+if TYPE_CHECKING:
+    from runs.sweep import SweepOutcome
 
 EXIT_FAILED_RUNS = 1
 EXIT_INTERRUPTED = 130
@@ -88,9 +91,24 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     SIGTERM (a batch scheduler ending the job) is handled like Ctrl-C: a resumable stop.
     """
+    from runs import resources
+    from runs.sweep import check_sweep_target, parse_grid, plan_sweep, run_sweep
+    from runs.sweep_folder import SweepError
+
     _check_counts(args)
     plan = plan_sweep(args.scenario, parse_grid(args.grid), args.seeds, args.overrides, args.seed)
     folder = args.out if args.out is not None else plan.default_folder()
+    try:
+        check_sweep_target(folder, plan, args.resume, args.force)  # again in run_sweep
+    except SweepError as exc:
+        raise _usage_error(str(exc)) from None
+    estimate = resources.estimate_sweep(plan, args.workers, args.backend)
+    resources.guard(estimate, force=args.force)
+
+    def announce() -> None:
+        if not args.quiet:
+            print(f"twinslice: {estimate.line()}", file=sys.stderr, flush=True)
+
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         outcome = run_sweep(
@@ -102,9 +120,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             retries=args.retries,
             resume=args.resume,
             quiet=args.quiet,
+            force=args.force,
+            on_start=announce,
         )
-    except (SweepError, BackendUnavailable) as exc:
-        raise _usage_error(str(exc)) from None
+    except Exception as exc:
+        from runs.sweep_backends import BackendUnavailable
+
+        if isinstance(exc, (SweepError, BackendUnavailable)):
+            raise _usage_error(str(exc)) from None
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
     return _print_outcome(outcome, args)
@@ -112,6 +136,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Plot chosen metrics against a grid key with 95% CIs and print the table."""
+    from runs.report import ReportError, format_table, report
+
     try:
         table, pngs = report(args.sweep_dir, args.metric, args.by, getattr(args, "out", None))
     except ReportError as exc:

@@ -2,6 +2,7 @@
 
 Layout::
 
+    .twinslice-output the marker of a twinslice output folder (``runs.outdir``)
     sweep.json        manifest, written first: scenario, overrides, grid, seeds, runs
     runs/<run_id>/    one folder per run, written atomically by ``runs.simulate.run_scenario``
     failures.json     every failed attempt (run id, attempt, kind, error)
@@ -78,22 +79,31 @@ def remove_stale_temporaries(folder: Path) -> None:
             entry.unlink(missing_ok=True)
 
 
-def check_folder(folder: Path, plan: SweepPlan, resume: bool) -> None:
-    """May this sweep write into ``folder``? (Checked before anything is created.)
+def check_folder(folder: Path, plan: SweepPlan, resume: bool, force: bool = False) -> str:
+    """May this sweep write into ``folder``, and how? (Checked before anything is created.)
+
+    Whether the folder is twinslice's at all is :mod:`runs.outdir`'s check; this one is about
+    the sweep it holds.
+
+    Returns:
+        ``"resume"`` (the same sweep, ``resume``), ``"replace"`` (a sweep, ``force``) or
+        ``"new"`` (no sweep manifest there).
 
     Raises:
-        SweepError: the folder holds another sweep, or a sweep and ``resume`` is False, or
-            files that are not a sweep's.
+        SweepError: the folder holds another sweep (with ``resume``), or a sweep and neither
+            ``resume`` nor ``force``.
     """
-    if (folder / MANIFEST).is_file():
-        if not resume:
-            raise SweepError(
-                f"{folder}: already holds a sweep; add --resume to continue it "
-                "or choose another --out"
-            )
+    if not (folder / MANIFEST).is_file():
+        return "new"
+    if resume:
         _check_same_sweep(folder, plan)
-    elif folder.exists() and any(p.name not in (RUNS_DIR, LOCK) for p in folder.iterdir()):
-        raise SweepError(f"{folder}: exists and is not a sweep folder; choose another --out")
+        return "resume"
+    if force:
+        return "replace"
+    raise SweepError(
+        f"{folder}: already holds a sweep; add --resume to continue it, --force to start "
+        "it afresh, or choose another --out"
+    )
 
 
 def open_folder(folder: Path, plan: SweepPlan) -> set[str]:
