@@ -47,6 +47,7 @@ from policies.rl.ppo import make_policy
 from policies.rl.ppo_net import gaussian_log_prob, params_of
 from policies.twins import twin_plvn as dyn
 from policies.twins.attributes import key_str
+from policies.twins.emulator import model_error
 from policies.twins.twin_cloud import CloudTwinCore
 from policies.twins.twin_edge import EdgeTwinCore, TwinSettings
 from policies.twins.twin_learning import actor_params
@@ -63,6 +64,13 @@ class VehicularExtension:
         self.ops = cfg.twin_ops
         self.veh = cfg.vehicles
         self.cav = replace(cfg.cav, n_pairs=self.veh.cav_pairs, n_hdv=self.veh.hdvs)
+        if cfg.meta.init == "transfer":
+            raise ValueError("meta.init='transfer' needs a named source task: only "
+                             "'twinslice reproduce fig6' runs one (use scratch or meta here)")
+        # The world's dynamics (the twins see them only through reports); plvn.drift_* switch
+        # them once at plvn.drift_at_s.
+        self.world_cav = self.cav
+        self.drifted = False
         self.n = self.veh.clusters
         self.log = TwinLog()
         self._build_fleet(model)
@@ -153,6 +161,9 @@ class VehicularExtension:
         dt = self.model.slot_s
         self._move(dt)
         self.hour = dyn.hour_of_day(self.model.now_s, self.p)
+        if not self.drifted and dyn.drift_active(self.model.now_s, self.p):
+            self.drifted = True
+            self.world_cav = dyn.drifted_cav(self.cav, self.p)
         self.urban = dyn.urban_mask(self.x, self.p)
         target = dyn.hdv_targets(self.veh.hdvs, self.urban, self.hour, self.p)
         self.hdvs = dyn.hdv_step(self.hdvs, target, dt, self.p, self.traffic_rng)
@@ -175,6 +186,8 @@ class VehicularExtension:
         self.mu = dyn.radio_mean_mhz(
             self.hdvs, self.rsu, self.vehicles, self.cav.bandwidth_levels_mhz, self.p
         )
+        if getattr(self, "drifted", False) and self.p.drift_kind == "radio":
+            self.mu = self.mu + self.p.drift_mu_offset_mhz
 
     def _mu_pattern(self) -> np.ndarray:
         return np.repeat(self.mu[:, None], self.cav.slots_per_episode, axis=1)
@@ -205,7 +218,7 @@ class VehicularExtension:
     def _perceive(self) -> None:
         state = replace(self.state, mu_mhz=self._mu_pattern())
         cp, x, logp = self._decide()
-        reward, nxt, info = cav_slot(state, cp, self.cav, self.perception_rng)
+        reward, nxt, info = cav_slot(state, cp, self.world_cav, self.perception_rng)
         if nxt.slot >= self.cav.slots_per_episode:
             nxt = replace(nxt, slot=0)  # a new episode of the continuing PLVN
         self._records.append(
@@ -287,6 +300,9 @@ class VehicularExtension:
         now = self.model.now_s
         roads = dyn.road_labels(self.urban)
         for c, twin in enumerate(self.twins):
+            _, mu_hat, sigma_hat, _ = twin.core._radio_model()
+            err = model_error(twin.core.emulator, self.world_cav, mu_hat, sigma_hat,
+                              np.full(len(mu_hat), float(self.mu[c])))
             self.snapshots.append(
                 {
                     "time_s": now,
@@ -301,6 +317,9 @@ class VehicularExtension:
                     "reward": float(self.last_reward[c]),
                     "model_version": int(self.version[c]),
                     "category": "" if twin.core.path is None else key_str(twin.core.path),
+                    # the twin's emulation model against the world (outputs only)
+                    **{f"emulator_{k}": v for k, v in err.items()},
+                    "emulator_drifts": twin.core.emulator_drifts,
                 }
             )
 
@@ -334,6 +353,7 @@ class VehicularExtension:
             "categories": lambda m: self.categories(),
             "meta_models": lambda m: len(core.tree.available_keys()),
             "retrainings": lambda m: sum(t.core.retrainings for t in self.twins),
+            "emulator_drifts": lambda m: sum(t.core.emulator_drifts for t in self.twins),
         }
 
     def summary(self) -> dict[str, Any]:
@@ -354,6 +374,8 @@ class VehicularExtension:
             "cache_evictions": evictions,
             "cache_hit_ratio": self.cache_hit_ratio(),
             "retrainings": sum(t.core.retrainings for t in self.twins),
+            "emulator_drifts": sum(t.core.emulator_drifts for t in self.twins),
+            "world_drift": self.p.drift_kind if self.drifted else "none",
             "mean_meta_reward": float(rewards.mean()) if rewards.size else None,
             "meta_reward_first_quarter": float(rewards[:quarter].mean()) if rewards.size else None,
             "meta_reward_last_quarter": float(rewards[-quarter:].mean()) if rewards.size else None,

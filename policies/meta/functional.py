@@ -83,8 +83,12 @@ def adapt(
     steps: int,
     lr: float,
     first_order: bool,
+    max_grad_norm: float | None = None,
 ) -> Params:
     """Inner loop: ``steps`` plain SGD steps on ``loss_fn`` starting from ``params``.
+
+    ``max_grad_norm`` clips each step's gradient to that global L2 norm (the scale factor is
+    part of the graph, so MAML differentiates through the clipped step).
 
     With ``first_order=False`` the graph of every step is kept (``create_graph=True``), so a
     loss at the adapted parameters can be differentiated back through the inner loop (MAML).
@@ -111,8 +115,17 @@ def adapt(
     for _ in range(steps):
         loss = loss_fn(current)
         grads = _grads(loss, current, create_graph=not first_order)
+        if max_grad_norm is not None:
+            grads = _clip(grads, max_grad_norm)
         current = {n: p - lr * grads[n] for n, p in current.items()}
     return current
+
+
+def _clip(grads: Params, max_norm: float) -> Params:
+    """``grads`` scaled to global L2 norm <= ``max_norm`` (differentiable)."""
+    norm = torch.sqrt(sum((g * g).sum() for g in grads.values()))
+    factor = torch.clamp(max_norm / (norm + 1e-12), max=1.0)
+    return {n: g * factor for n, g in grads.items()}
 
 
 def maml_meta_gradient(params: Params, adapted_query_loss: Tensor) -> Params:
@@ -162,6 +175,7 @@ class MetaLearner:
         outer_optimizer: str = "adam",
         max_grad_norm: float | None = None,
         normalise_losses: bool = False,
+        inner_max_grad_norm: float | None = None,
     ) -> None:
         if algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
@@ -179,6 +193,11 @@ class MetaLearner:
             raise ValueError(f"max_grad_norm must be > 0 or None, got {max_grad_norm!r}")
         self.max_grad_norm = None if max_grad_norm is None else float(max_grad_norm)
         self.normalise_losses = bool(normalise_losses)
+        if inner_max_grad_norm is not None and not inner_max_grad_norm > 0.0:
+            raise ValueError(
+                f"inner_max_grad_norm must be > 0 or None, got {inner_max_grad_norm!r}")
+        self.inner_max_grad_norm = (None if inner_max_grad_norm is None
+                                    else float(inner_max_grad_norm))
         self.params: Params = params_of(module)
         self._opt = _outer_optimizer(outer_optimizer, list(self.params.values()), self.meta_lr)
 
@@ -190,6 +209,7 @@ class MetaLearner:
         has them.
         """
         clip = float(getattr(cfg, "max_grad_norm", 0.0) or 0.0)
+        inner_clip = float(getattr(cfg, "inner_max_grad_norm", 0.0) or 0.0)
         return cls(
             module,
             algorithm=cfg.algorithm,
@@ -199,6 +219,7 @@ class MetaLearner:
             outer_optimizer=cfg.outer_optimizer,
             max_grad_norm=clip if clip > 0.0 else None,
             normalise_losses=bool(getattr(cfg, "normalise_losses", False)),
+            inner_max_grad_norm=inner_clip if inner_clip > 0.0 else None,
         )
 
     def clone(self) -> Params:
@@ -220,7 +241,8 @@ class MetaLearner:
         """
         start = self.clone() if params is None else detach_params(params)
         n = self.inner_steps if steps is None else steps
-        return detach_params(adapt(self.module, start, loss_fn, n, self.inner_lr, True))
+        return detach_params(adapt(self.module, start, loss_fn, n, self.inner_lr, True,
+                                   self.inner_max_grad_norm))
 
     def task_update(self, support_loss_fn: LossFn, query_loss_fn: LossFn) -> tuple[Params, float]:
         """Work of one individual learner for one sampled task.
@@ -284,16 +306,14 @@ class MetaLearner:
                      ) -> tuple[Params, float]:
         if self.algorithm == "reptile":
             start = self.clone()
-            adapted = adapt(
-                self.module, start, support_loss_fn, self.inner_steps, self.inner_lr, True
-            )
+            adapted = adapt(self.module, start, support_loss_fn, self.inner_steps,
+                            self.inner_lr, True, self.inner_max_grad_norm)
             with torch.no_grad():
                 q = float(query_loss_fn(adapted))
             return reptile_direction(start, adapted), q
         first_order = self.algorithm == "fomaml"
-        adapted = adapt(
-            self.module, self.params, support_loss_fn, self.inner_steps, self.inner_lr, first_order
-        )
+        adapted = adapt(self.module, self.params, support_loss_fn, self.inner_steps,
+                        self.inner_lr, first_order, self.inner_max_grad_norm)
         query = query_loss_fn(adapted)
         return maml_meta_gradient(self.params, query), float(query.detach())
 

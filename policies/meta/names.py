@@ -8,3 +8,4 @@ from __future__ import annotations
 
 ALGORITHMS: tuple[str, ...] = ("maml", "fomaml", "reptile")
 OUTER_OPTIMIZERS: tuple[str, ...] = ("adam", "sgd")
+INIT_SCHEMES: tuple[str, ...] = ("scratch", "transfer", "meta")

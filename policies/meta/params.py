@@ -10,13 +10,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from policies.meta.names import ALGORITHMS, OUTER_OPTIMIZERS
+from policies.meta.names import ALGORITHMS, INIT_SCHEMES, OUTER_OPTIMIZERS
 from policies.paramtools import validate_fields
 
 
 @dataclass(frozen=True, slots=True)
 class MetaParams:
-    """Meta learning configuration of one INMF's meta model (a TOML section)."""
+    """Meta learning configuration of one INMF's meta model (a TOML section).
+
+    The one meta configuration of the project: the cloud twin's meta training
+    (:class:`policies.twins.twin_cloud.CloudTwinCore`), the edge twins' part of it
+    (:func:`policies.rl.meta_ppo.ppo_task_update`) and ``twinslice reproduce fig6`` all read it.
+    ``init`` says how an edge twin initialises an individual model (the schemes of seed 003
+    Fig. 6: PPO-random = ``scratch``, PPO-TL = ``transfer``, PPO-ML = ``meta``).
+    """
+
+    init: str = field(
+        default="meta",
+        metadata={
+            "choices": INIT_SCHEMES,
+            "doc": "how an edge twin initialises an individual model: 'scratch' (a fresh "
+            "network, seed Fig. 6 PPO-random), 'transfer' (the individual model of the task "
+            "named by transfer_source, PPO-TL; only reproduce fig6 names tasks) or 'meta' "
+            "(the least-general meta model of the cloud twin's hierarchy, seed Sec. III.C.2, "
+            "PPO-ML)",
+        },
+    )
+    transfer_source: str = field(
+        default="task2",
+        metadata={
+            "doc": "init='transfer': the source task whose trained individual model is "
+            "transferred (seed Sec. IV: task 2, mu = 7 MHz)",
+        },
+    )
 
     algorithm: str = field(
         default="maml",
@@ -64,6 +90,37 @@ class MetaParams:
             "range": (0, 10_000),
             "doc": "meta adaptation steps of an individual model online; seed Sec. II: "
             "'may take several gradient descent steps'",
+        },
+    )
+    offline_iterations: int = field(
+        default=100,
+        metadata={
+            "range": (0, 1_000_000),
+            "doc": "meta-training rounds of the offline planning stage (seed Sec. III.C.1: "
+            "'multiple iterations'; no number given; reproduce fig6 runs this many)",
+        },
+    )
+    inner_max_grad_norm: float = field(
+        default=0.5,
+        metadata={
+            "range": (0.0, 1e6),
+            "doc": "global L2 clip of every inner-loop gradient (0: off). The inner SGD step "
+            "of 0.1 on the raw PPO loss diverges without it for many pairs (issue 13: meta "
+            "loss 6e13 at 5 pairs); 0.5 as PPO's own clip (ppo.max_grad_norm)",
+        },
+    )
+    max_grad_norm: float = field(
+        default=1.0,
+        metadata={
+            "range": (0.0, 1e6),
+            "doc": "global L2 clip of the averaged meta update before the outer step (0: off)",
+        },
+    )
+    normalise_losses: bool = field(
+        default=False,
+        metadata={
+            "doc": "divide each task's losses by |support loss| at the meta parameters, so "
+            "tasks of very different returns weigh alike",
         },
     )
     convergence_window: int = field(

@@ -1,176 +1,76 @@
-"""Meta training of the PPO policy over random radio patterns: PPO-ML (seed 003, Sec. II, IV).
+"""The one meta-training step of the PPO perception model (seed 003, Sec. II, III.C.1, Fig. 5a).
 
-Seed 003, Sec. IV: "To train a meta model, we create a set of random network environments
-associated with random radio resource patterns, by uniformly sampling mu(k) among {5, 6, 7}
-MHz." Each meta iteration samples I such tasks; every individual learner starts from the meta
-model, adapts to its task, and reports an update to the meta learner (Sec. II).
+Seed 003, Sec. II: in each meta iteration I tasks are sampled; every individual learner gets
+the meta model, collects first-round data with it, adapts it by gradient descent on the
+individual (PPO) loss, collects second-round data with the adapted model and returns the
+gradient of the adaptation loss w.r.t. the meta parameters; the meta learner descends along
+the average. Footnote 1: Reptile omits the second round and returns the scaled parameter
+difference instead.
 
-Algorithms (all through :mod:`policies.meta`):
+There is exactly one implementation of this loop in the project:
 
-* ``"reptile"`` (default; Nichol et al. 2018, the seed's footnote 1): the inner loop is
-  ordinary PPO -- ``inner_epochs`` epochs of fresh rollouts and Adam minibatch updates -- and
-  the meta model moves by ``reptile_step * mean(adapted - meta)``. No second-round data and no
-  second derivatives, so all S seeds x I tasks run as one stacked population (see
-  :mod:`policies.rl.ppo_net`), which is what makes meta training fit on 2 CPU cores.
-* ``"fomaml"`` / ``"maml"`` (Finn et al. 2017; the procedure of seed Sec. II): first-round
-  rollout with the meta policy, ``inner_steps`` SGD steps (``inner_lr``) on the PPO loss,
-  second-round rollout with the adapted policy, the PPO loss there is the adaptation loss whose
-  gradient (first-order or exact) goes to the meta learner's Adam. Run task by task.
+* the **individual learner's part** is :func:`ppo_task_update` (run by an edge twin,
+  :class:`policies.twins.twin_edge.EdgeTwinCore`, on data from its emulation model; the update
+  travels to the cloud twin as a ``meta_update`` message);
+* the **meta learner's part** is :class:`policies.meta.MetaLearner` held by the cloud twin
+  (:class:`policies.twins.twin_cloud.CloudTwinCore`): rounds sample I PLVNs from a category's
+  list, ship the meta model (``meta_model`` messages, purpose "train") and average the updates.
+
+``twinslice reproduce fig6`` drives those two cores (:mod:`policies.twins.driver`); the
+algorithm (``maml`` -- the authors' MAML-PPO --, ``fomaml`` or ``reptile``) and every
+hyper-parameter come from the ``[meta]`` section (:class:`policies.meta.MetaParams`).
+
+The inner loop, for all three algorithms: ``meta.inner_steps`` SGD steps of size
+``meta.inner_lr`` on the PPO loss (:func:`policies.rl.ppo.ppo_loss`) of a fresh rollout with
+the current parameters, each gradient clipped to ``meta.inner_max_grad_norm``. MAML keeps the
+graph of those steps (exact second-order gradient of the query loss through the inner loop,
+the data being constants); FOMAML takes the query gradient at the adapted point; Reptile sends
+``adapted - meta``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
-import numpy as np
-import torch
 from torch import Tensor, nn
 
-from policies.meta import ALGORITHMS, MetaLearner, reptile_direction
-from policies.meta.params import validate_fields
-from policies.rl.cav_env import random_task
-from policies.rl.cav_gym import CavBatchEnv
-from policies.rl.cav_params import CavParams
-from policies.rl.ppo import PPOParams, PPOTrainer, collect_rollout, ppo_loss
-from policies.rl.ppo_net import Params, stack_params, unstack_params
+from policies.meta import MetaLearner, MetaParams
+from policies.rl.ppo import PPOParams, RolloutBatch, ppo_loss
+from policies.rl.ppo_net import Params
 
 
-@dataclass(frozen=True, slots=True)
-class MetaPPOParams:
-    """Meta training of PPO (a TOML section)."""
+def task_learner(module: nn.Module, meta_params: Params, meta: MetaParams) -> MetaLearner:
+    """A :class:`MetaLearner` holding ``meta_params`` with the ``[meta]`` settings.
 
-    algorithm: str = field(default="reptile", metadata={
-        "choices": ALGORITHMS, "doc": "reptile (default: practical on 2 cores), fomaml or maml"})
-    meta_iterations: int = field(default=100, metadata={
-        "range": (0, 1_000_000), "doc": "meta iterations (outer steps); budget choice"})
-    tasks_per_round: int = field(default=5, metadata={
-        "range": (1, 10_000), "doc": "I, random-mu tasks per iteration (model file: ~5)"})
-    episodes_per_task: int = field(default=10, metadata={
-        "range": (1, 100_000), "doc": "episodes per rollout of a task (seed: 10 per epoch)"})
-    inner_epochs: int = field(default=2, metadata={
-        "range": (1, 100_000), "doc": "reptile: PPO epochs (rollout + update) per task"})
-    reptile_step: float = field(default=0.5, metadata={
-        "range": (0.0, 10.0), "doc": "reptile: SGD step along the mean direction (Nichol et "
-        "al. anneal 1 -> 0; a constant is used here)"})
-    inner_lr: float = field(default=0.1, metadata={
-        "range": (0.0, 10.0), "doc": "fomaml/maml: inner SGD step (model file: 0.1)"})
-    inner_steps: int = field(default=1, metadata={
-        "range": (0, 1000), "doc": "fomaml/maml: inner SGD steps (model file and seed: one)"})
-    meta_lr: float = field(default=1e-3, metadata={
-        "range": (0.0, 10.0), "doc": "fomaml/maml: outer Adam step (Finn et al. 2017)"})
-
-    def __post_init__(self) -> None:
-        validate_fields(self)
+    The edge twin uses it only for :meth:`MetaLearner.task_update` (its optimiser is unused).
+    """
+    learner = MetaLearner.from_params(module, meta)
+    learner.load_state_dict(meta_params)
+    return learner
 
 
-@dataclass(frozen=True, slots=True)
-class MetaHistory:
-    """Per meta iteration and seed: mean episode reward and policy entropy in the inner loop."""
-
-    reward: np.ndarray  # (iterations, S)
-    entropy: np.ndarray  # (iterations, S)
-
-
-def _task_patterns(cav: CavParams, rng: np.random.Generator, tasks: int,
-                   episodes: int) -> np.ndarray:
-    """(tasks, episodes, K): one random mu pattern per task, shared by its episodes."""
-    pats = np.stack([random_task(cav, rng) for _ in range(tasks)])
-    return np.repeat(pats[:, None, :], episodes, axis=1)
-
-
-def _reptile_iteration(module: nn.Module, learners: Sequence[MetaLearner], env: CavBatchEnv,
-                       cav: CavParams, hp: PPOParams, mp: MetaPPOParams,
-                       generator: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """One Reptile iteration for all seeds at once; returns per-seed (reward, entropy)."""
-    n_tasks = mp.tasks_per_round
-    start = stack_params([lr.clone() for lr in learners for _ in range(n_tasks)])
-    mu = _task_patterns(cav, env.rng, len(learners) * n_tasks, mp.episodes_per_task)
-    trainer = PPOTrainer(module, start, hp, generator)  # fresh Adam: a new individual model
-    rewards, entropies = [], []
-    for _ in range(mp.inner_epochs):
-        stats = trainer.train_epoch(env, mu)
-        rewards.append(stats.reward)
-        entropies.append(stats.entropy)
-    adapted = trainer.snapshot()
-    for s, learner in enumerate(learners):
-        runs = range(s * n_tasks, (s + 1) * n_tasks)
-        learner.meta_update([reptile_direction(unstack_params(start, r),
-                                               unstack_params(adapted, r)) for r in runs])
-    shape = (len(learners), n_tasks)
-    return (np.mean(rewards, axis=0).reshape(shape).mean(axis=1),
-            entropies[0].reshape(shape).mean(axis=1))
-
-
-def _rollout_loss(module: nn.Module, env: CavBatchEnv, mu: np.ndarray, hp: PPOParams,
-                  generator: torch.Generator, log: list[tuple[float, float]]
-                  ) -> Callable[[Params], Tensor]:
-    """A loss function that collects a fresh rollout with the parameters it is given."""
-
-    def loss_fn(params: Params) -> Tensor:
-        stacked = {n: t.unsqueeze(0) for n, t in params.items()}  # one run, graph kept
-        batch, stats = collect_rollout(module, stacked, env, mu[None], hp, generator)
-        log.append((float(stats.reward[0]), float(stats.entropy[0])))
-        return ppo_loss(module, stacked, batch, hp)
-
-    return loss_fn
-
-
-def _maml_iteration(module: nn.Module, learners: Sequence[MetaLearner], env: CavBatchEnv,
-                    cav: CavParams, hp: PPOParams, mp: MetaPPOParams,
-                    generator: torch.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """One MAML / FOMAML iteration, task by task (seed Sec. II, first and second round)."""
-    rewards, entropies = [], []
-    for learner in learners:
-        mu = _task_patterns(cav, env.rng, mp.tasks_per_round, mp.episodes_per_task)
-        updates: list[Params] = []
-        log: list[tuple[float, float]] = []
-        for task_mu in mu:
-            support = _rollout_loss(module, env, task_mu, hp, generator, log)
-            query = _rollout_loss(module, env, task_mu, hp, generator, log)
-            updates.append(learner.task_update(support, query)[0])
-        learner.meta_update(updates)
-        rewards.append(np.mean([r for r, _ in log]))
-        entropies.append(np.mean([e for _, e in log]))
-    return np.asarray(rewards), np.asarray(entropies)
-
-
-def meta_train_ppo(module: nn.Module, init: Sequence[Params], cav: CavParams, hp: PPOParams,
-                   mp: MetaPPOParams, env_rng: np.random.Generator,
-                   generator: torch.Generator,
-                   on_iteration: Callable[[int], None] | None = None
-                   ) -> tuple[list[Params], MetaHistory]:
-    """Meta-train one PPO meta model per initial parameter set (e.g. one per seed).
+def ppo_task_update(module: nn.Module, meta_params: Params, meta: MetaParams,
+                    sample: Callable[[Params], RolloutBatch], hp: PPOParams
+                    ) -> tuple[Params, float]:
+    """One individual learner's part of a meta iteration (seed Sec. II, Fig. 5a).
 
     Args:
-        module: Actor-critic architecture.
-        init: Unstacked initial parameters, one per independent meta model.
-        cav: Environment constants.
-        hp: PPO hyper-parameters (inner loop; ``hp.learning_rate`` for Reptile's Adam).
-        mp: Meta training configuration.
-        env_rng: numpy Generator for tasks and environment randomness.
-        generator: torch Generator for action samples and shuffles.
-        on_iteration: Called with the iteration index after each meta iteration.
+        module: The actor-critic architecture.
+        meta_params: The meta model as received.
+        meta: The ``[meta]`` section.
+        sample: ``sample(params)`` collects a fresh batch with ``params`` (the edge twin
+            emulates its PLVN); called before every inner step (first-round data) and once
+            after the adaptation (second-round data; Reptile only logs its loss).
+        hp: PPO hyper-parameters (the individual loss).
 
     Returns:
-        The meta parameters (detached, one per ``init``) and the training history.
+        ``(update, adaptation_loss)``: the adaptation-loss gradient (MAML, FOMAML) or the
+        Reptile direction ``adapted - meta``, detached, and the PPO loss after adaptation.
     """
-    learners = []
-    for params in init:
-        learner = MetaLearner(module, mp.algorithm, mp.inner_lr, mp.inner_steps,  # type: ignore[arg-type]
-                              mp.reptile_step if mp.algorithm == "reptile" else mp.meta_lr,
-                              "sgd" if mp.algorithm == "reptile" else "adam")
-        learner.load_state_dict(params)
-        learners.append(learner)
-    env = CavBatchEnv(cav, env_rng)
-    step = _reptile_iteration if mp.algorithm == "reptile" else _maml_iteration
-    rewards, entropies = [], []
-    for it in range(mp.meta_iterations):
-        r, e = step(module, learners, env, cav, hp, mp, generator)
-        rewards.append(r)
-        entropies.append(e)
-        if on_iteration is not None:
-            on_iteration(it)
-    shape = (mp.meta_iterations, len(learners))
-    history = MetaHistory(np.reshape(rewards, shape), np.reshape(entropies, shape))
-    return [lr.state_dict() for lr in learners], history
+    learner = task_learner(module, meta_params, meta)
+
+    def loss_fn(params: Params) -> Tensor:
+        return ppo_loss(module, params, sample(params), hp)
+
+    update, loss = learner.task_update(loss_fn, loss_fn)
+    return {k: v.detach().clone() for k, v in update.items()}, float(loss)

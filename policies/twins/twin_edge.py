@@ -15,7 +15,16 @@ messages to send (:class:`Outgoing`) plus lifecycle events (:class:`TwinEvent`):
 * after training, the regret of the PLVN's decisions is monitored; a remarkable rise
   (:class:`~policies.twins.drift.LossRiseDetector`) triggers retraining (Sec. II);
 * a meta model with purpose "train" (Fig. 5a) is evaluated on emulated data and answered with
-  the meta update.
+  the meta update;
+* the emulation model is the twin's own (:class:`~policies.twins.emulator.EmulatorEstimate`):
+  estimated from the reports, tested against every new report; a drift restarts the estimate
+  and retrains the individual model from a re-fetched meta model (Sec. III.C.2).
+
+How an individual model starts is ``meta.init`` (seed Fig. 6): ``meta`` fetches the
+least-general meta model (above), ``scratch`` starts from a fresh network drawn from the twin's
+own torch stream, ``transfer`` asks the edge twin of task ``meta.transfer_source`` for its
+individual model (a ``transfer_request`` answered by a ``meta_model`` with purpose
+"transfer").
 """
 
 from __future__ import annotations
@@ -29,18 +38,17 @@ from torch import nn
 
 from policies.meta import MetaParams
 from policies.rl.cav_params import CavParams
-from policies.rl.ppo import PPOParams, PPOTrainer, RolloutBatch
-from policies.rl.ppo_net import stack_params, unstack_params
+from policies.rl.ppo import PPOParams, PPOTrainer, RolloutBatch, make_policy
+from policies.rl.ppo_net import params_of, stack_params, unstack_params
 from policies.twins.attributes import ROOT, CategoryKey, PLVNAttributes, category_path, key_str
 from policies.twins.cache import MetaModelCache
 from policies.twins.drift import LossRiseDetector, transfer_decision
+from policies.twins.emulator import DriftScore, EmulatorEstimate
 from policies.twins.params import TwinParams
 from policies.twins.twin_learning import (
     actor_params,
     detached,
     emulated_batch,
-    emulation_cav,
-    estimate_mu_pattern,
     mean_regret,
     merge_batches,
     meta_task_update,
@@ -55,6 +63,7 @@ from policies.twins.twin_payloads import (
     ModelShipment,
     Params,
     Trajectory,
+    TransferRequest,
     TwinReport,
     tensor_bytes,
 )
@@ -64,13 +73,18 @@ SMALL_MESSAGE_BYTES = 256
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A message to send: to the cloud twin or to the PLVN, after ``work_cycles`` of compute."""
+    """A message to send: to the cloud twin, the PLVN or another edge twin, after ``work_cycles``.
 
-    to: str  # "cloud" | "plvn"
-    kind: str  # "attributes" | "model_request" | "meta_update" | "individual"
+    ``to="twin"`` addresses the edge twin of PLVN ``dest`` (a ``transfer`` answer) or of the
+    task named in a :class:`TransferRequest` (``transfer_request``).
+    """
+
+    to: str  # "cloud" | "plvn" | "twin"
+    kind: str  # "attributes" | "model_request" | "meta_update" | "individual" | "transfer..."
     payload: object
     size_bytes: int
     work_cycles: float = 0.0
+    dest: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +132,22 @@ class EdgeTwinCore:
     """Everything an edge twin knows and decides, as message handlers."""
 
     def __init__(self, plvn: int, module: nn.Module, settings: TwinSettings,
-                 rng: np.random.Generator, gen: torch.Generator) -> None:
+                 rng: np.random.Generator, gen: torch.Generator, individual: bool = True) -> None:
+        """``individual=False``: a twin that only takes part in meta training (its PLVN is a
+        task of the offline planning stage) and never customises a model for its PLVN."""
         self.plvn = plvn
         self.module = module
         self.s = settings
         self.rng, self.gen = rng, gen
-        self.cav_em = emulation_cav(settings.cav, settings.ops.emulation_slots)
+        self.serves_plvn = individual
+        ops = settings.ops
+        self.emulator = EmulatorEstimate(settings.cav, ops.prior_count, ops.prior_sigma_mhz,
+                                         ops.emulator_min_samples, ops.emulator_drift_z)
+        self.slots: deque[int] = deque(maxlen=ops.buffer_slots)
+        self.episode_slots = 0  # K of the PLVN, as seen in its reports (0: unknown)
+        self.last_score: DriftScore | None = None
+        self.emulator_drifts = 0
+        self.pending_transfer = False
         self.cache = MetaModelCache.from_params(settings.twins)
         self.catalogue: dict[CategoryKey, int] = {ROOT: 0}  # the super model always exists
         self.path: CategoryKey | None = None
@@ -143,6 +167,7 @@ class EdgeTwinCore:
     # -- message handlers ------------------------------------------------------------------
     def on_report(self, report: TwinReport) -> list[Outgoing]:
         """A PLVN report: store data, re-categorise, advance adaptation or monitor."""
+        drift = self._learn_emulator(report.trajectory)
         self._store(report.trajectory)
         self.attributes = derive_attributes(report, self.s.cav)
         path = category_path(self.attributes, self.s.twins)
@@ -154,6 +179,8 @@ class EdgeTwinCore:
             if old is None or self.s.ops.retrain_on_category_change:
                 return out + self._retrain(old, "category change")
             return out
+        if drift and self.s.ops.retrain_on_emulator_drift and self.individual is not None:
+            return self._retrain(self.path, "emulation model drift", refetch=True)
         if self.adaptation is not None:
             return self._continue_adaptation(report.trajectory)
         if self.monitoring:
@@ -165,7 +192,23 @@ class EdgeTwinCore:
         self.catalogue.update(dict(ship.catalogue))
         if ship.purpose == "train":
             return self._meta_task(ship)
+        if ship.purpose == "transfer":
+            if not self.pending_transfer:
+                return []
+            self.pending_transfer = False
+            self._event("transfer_received", ship.key, f"individual model v{ship.version} of "
+                        f"{self.s.meta.transfer_source}, {tensor_bytes(ship.params)} B")
+            return self._start_adaptation(ROOT, ship.params)
         return self._serve(ship)
+
+    def on_transfer_request(self, req: TransferRequest) -> list[Outgoing]:
+        """Another twin asks for this twin's individual model (PPO-TL's source task)."""
+        if self.individual is None:
+            self._event("transfer_refused", self.path, f"no individual model for PLVN {req.plvn}")
+            return []
+        ship = ModelShipment("transfer", self.base_key or ROOT, self.version,
+                             detached(self.individual))
+        return [Outgoing("twin", "transfer", ship, tensor_bytes(ship.params), dest=req.plvn)]
 
     def drain_events(self) -> list[TwinEvent]:
         """Events since the last call."""
@@ -179,10 +222,27 @@ class EdgeTwinCore:
         return SMALL_MESSAGE_BYTES + models + self.cache.nbytes + data
 
     # -- retraining and the transfer rule (Sec. III.C.2) -------------------------------------
-    def _retrain(self, old: CategoryKey | None, reason: str) -> list[Outgoing]:
+    def _retrain(self, old: CategoryKey | None, reason: str,
+                 refetch: bool = False) -> list[Outgoing]:
         assert self.path is not None
+        if not self.serves_plvn:
+            return []
         self.adaptation, self.monitoring, self.pending_fetch = None, False, None
+        self.pending_transfer = False
         self.retrainings += 1
+        init = self.s.meta.init
+        if init == "scratch":
+            self._event("transfer", self.path, f"scratch ({reason}): a fresh network")
+            return self._start_adaptation(ROOT, self._fresh_params())
+        if init == "transfer":
+            self._event("transfer", self.path, f"transfer ({reason}): ask the twin of "
+                        f"{self.s.meta.transfer_source}")
+            self.pending_transfer = True
+            req = TransferRequest(self.plvn, self.s.meta.transfer_source)
+            return [Outgoing("twin", "transfer_request", req, SMALL_MESSAGE_BYTES)]
+        if refetch:  # the cached copy was adapted to a world that no longer exists
+            for key in list(self.cache.eviction_order()):
+                self.cache.remove(key)
         cached = self._fresh_cached()
         d = transfer_decision(old, self.path, set(self.catalogue), cached,
                               self.s.twins.unknown_category_fallback)
@@ -240,6 +300,12 @@ class EdgeTwinCore:
         self.pending_fetch = None
         return self._start_adaptation(ship.key, ship.params)
 
+    def _fresh_params(self) -> Params:
+        """A freshly initialised actor-critic from the twin's own torch stream."""
+        cav = self.s.cav
+        net = make_policy(cav.n_pairs * 6, cav.n_pairs, self.s.ppo, self.gen)
+        return {k: v.detach() for k, v in params_of(net).items()}
+
     # -- online adaptation with hybrid data (Fig. 5b) ----------------------------------------
     def _start_adaptation(self, key: CategoryKey, params: Params) -> list[Outgoing]:
         trainer = PPOTrainer(self.module, stack_params([detached(params)]), self.s.ppo, self.gen)
@@ -265,17 +331,24 @@ class EdgeTwinCore:
         ad = self.adaptation
         assert ad is not None
         n_true = 0 if true is None else len(true)
+        if true is None and not self.s.ops.hybrid_data:
+            # nothing to learn from yet: dispatch the starting model so the PLVN collects data
+            return [self._dispatch(unstack_params(ad.trainer.snapshot(), 0), 0.0)]
         trained, returns = 0, []
         for epoch in range(self.s.ops.epochs_per_step):
-            synthetic, ret = self._emulate(unstack_params(ad.trainer.snapshot(), 0))
-            batch = synthetic if true is None or epoch else merge_batches([true, synthetic])
+            if self.s.ops.hybrid_data:
+                synthetic, ret = self._emulate(unstack_params(ad.trainer.snapshot(), 0))
+                batch = synthetic if true is None or epoch else merge_batches([true, synthetic])
+                returns.append(ret)
+            else:
+                assert true is not None
+                batch = true
             ad.trainer.update(stacked_batch(batch))
             trained += len(batch)
-            returns.append(ret)
         ad.step += 1
+        ret_txt = f"{np.mean(returns):.2f}" if returns else "n/a"
         self._event("adaptation", ad.base, f"step {ad.step}/{ad.steps}: {n_true} true + "
-                    f"{trained - n_true} synthetic transitions, emulated return "
-                    f"{np.mean(returns):.2f}")
+                    f"{trained - n_true} synthetic transitions, emulated return {ret_txt}")
         work = trained * (1 + self.s.ppo.update_epochs) * self.s.ops.cycles_per_transition
         out = self._dispatch(unstack_params(ad.trainer.snapshot(), 0), work)
         if ad.step >= ad.steps:
@@ -287,8 +360,9 @@ class EdgeTwinCore:
 
     def _emulate(self, params: Params) -> tuple[RolloutBatch, float]:
         """Synthetic trajectories from the emulation model (seed III.B)."""
-        return emulated_batch(self.module, params, self.cav_em, self._mu(),
-                              self.s.ops.emulation_episodes, self.s.ppo, self.rng, self.gen)
+        cav_em, mu = self.emulation_model()
+        return emulated_batch(self.module, params, cav_em, mu, self.s.ops.emulation_episodes,
+                              self.s.ppo, self.rng, self.gen)
 
     def _dispatch(self, params: Params, work: float) -> Outgoing:
         """Send the current individual model to the PLVN (the old one is dropped)."""
@@ -310,11 +384,11 @@ class EdgeTwinCore:
 
     # -- meta training participation (Fig. 5a) ----------------------------------------------
     def _meta_task(self, ship: ModelShipment) -> list[Outgoing]:
-        mu = self._mu()
+        cav_em, mu = self.emulation_model()
         sizes: list[int] = []
 
         def sample(params: Params) -> RolloutBatch:
-            batch, _ = emulated_batch(self.module, params, self.cav_em, mu,
+            batch, _ = emulated_batch(self.module, params, cav_em, mu,
                                       self.s.ops.emulation_episodes, self.s.ppo, self.rng,
                                       self.gen)
             sizes.append(len(batch))
@@ -330,13 +404,51 @@ class EdgeTwinCore:
     def _store(self, traj: Trajectory) -> None:
         self.buffer.append(traj)
         self.radio.extend(traj.bandwidth_mhz.tolist())
+        if traj.slot is not None:
+            self.slots.extend(traj.slot.tolist())
+            self.episode_slots = max(self.episode_slots, int(traj.slot.max()) + 1)
+        else:
+            self.slots.clear()
         while sum(len(t) for t in self.buffer) > self.s.ops.buffer_slots and len(self.buffer) > 1:
             self.buffer.popleft()
 
-    def _mu(self) -> np.ndarray:
-        """The emulation model's radio pattern (estimated from the reported B(k))."""
-        return estimate_mu_pattern(list(self.radio), self.s.cav.bandwidth_levels_mhz,
-                                   self.cav_em.slots_per_episode)
+    def _learn_emulator(self, traj: Trajectory) -> bool:
+        """Score a report under the emulation model, then learn from it; True on a drift."""
+        _, mu, _, sd = self._radio_model()
+        score = self.emulator.score(traj, mu, sd)
+        self.last_score = score
+        drift = self.emulator.drifted(score)
+        if drift:
+            assert score is not None
+            part, z = score.worst()
+            self.emulator_drifts += 1
+            self._event("emulator_drift", self.path, f"{part} z={z:.1f} > "
+                        f"{self.s.ops.emulator_drift_z:g}: the estimate restarts")
+            self.emulator.reset()
+            self.radio.clear()
+            self.slots.clear()
+            self.buffer.clear()
+        self.emulator.learn(traj)
+        return drift
+
+    def _radio_model(self) -> tuple[int, np.ndarray, float, np.ndarray]:
+        """(horizon, mu(0..horizon-1), sigma, predictive sd per k): the radio model."""
+        horizon = self.episode_slots or self.s.ops.emulation_slots
+        slots = list(self.slots) if self.slots and len(self.slots) == len(self.radio) else None
+        if slots is None:
+            horizon = self.s.ops.emulation_slots
+        mu, sigma, sd = self.emulator.radio(list(self.radio), slots, horizon)
+        return horizon, mu, sigma, sd
+
+    def emulation_model(self) -> tuple[CavParams, np.ndarray]:
+        """The twin's emulation model: its CAV parameters and mu(0..emulation_slots-1).
+
+        Built from the reports only (:mod:`policies.twins.emulator`); the physics constants are
+        the twin's expert knowledge (its configured ``[cav]`` section).
+        """
+        slots = self.s.ops.emulation_slots
+        _, mu, sigma, _ = self._radio_model()
+        return self.emulator.emulation_params(slots, sigma), np.resize(mu, slots)
 
     def _event(self, event: str, category: CategoryKey | None, details: str) -> None:
         self.events.append(TwinEvent(event, category, details))

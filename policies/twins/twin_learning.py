@@ -22,11 +22,12 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from policies.meta import MetaLearner, MetaParams
+from policies.meta import MetaParams
 from policies.rl.cav_env import CavState, cav_reward, greedy_action, observe
 from policies.rl.cav_gym import CavBatchEnv
 from policies.rl.cav_params import CavParams
-from policies.rl.ppo import PPOParams, RolloutBatch, collect_rollout, ppo_loss
+from policies.rl.meta_ppo import ppo_task_update
+from policies.rl.ppo import PPOParams, RolloutBatch, collect_rollout
 from policies.twins.twin_payloads import Params, Trajectory
 from policies.twins.twin_plvn import nearest_level
 
@@ -89,12 +90,18 @@ def _final_state(traj: Trajectory) -> CavState:
 
 
 def gae_bootstrap(rewards: Tensor, values: Tensor, last_value: float, gamma: float,
-                  lam: float) -> tuple[Tensor, Tensor]:
-    """GAE over one stretch of a continuing task, bootstrapped with the value after it."""
+                  lam: float, done: np.ndarray | None = None) -> tuple[Tensor, Tensor]:
+    """GAE over one stretch of a task, bootstrapped with the value after it.
+
+    ``done[k]`` marks a slot after which the PLVN's episode ended: nothing is bootstrapped
+    across it (the finite horizon of an episodic PLVN).
+    """
     adv = torch.zeros_like(rewards)
     running = torch.zeros(())
     next_value = torch.tensor(float(last_value))
     for k in range(rewards.shape[0] - 1, -1, -1):
+        if done is not None and done[k]:
+            next_value, running = torch.zeros(()), torch.zeros(())
         delta = rewards[k] + gamma * next_value - values[k]
         running = delta + gamma * lam * running
         adv[k] = running
@@ -124,7 +131,8 @@ def true_batch(module: nn.Module, params: Params, traj: Trajectory, version: int
     nxt = _final_state(traj) if after >= len(traj) else states_of(traj, np.array([after]))
     _, _, last = functional_call(module, params, (torch.from_numpy(observe(nxt, cav)),))
     rewards = torch.from_numpy(traj.reward[rows] * hp.reward_scale).to(torch.float32)
-    adv, ret = gae_bootstrap(rewards, values, float(last[0]), hp.gamma, hp.gae_lambda)
+    done = None if traj.done is None else np.asarray(traj.done)[rows]
+    adv, ret = gae_bootstrap(rewards, values, float(last[0]), hp.gamma, hp.gae_lambda, done)
     actions = torch.from_numpy(np.ascontiguousarray(traj.action[rows], dtype=np.float32))
     logp = torch.from_numpy(np.ascontiguousarray(traj.logprob[rows], dtype=np.float32))
     return RolloutBatch(obs, actions, logp, adv, ret)
@@ -145,21 +153,9 @@ def stacked_batch(batch: RolloutBatch) -> RolloutBatch:
 def meta_task_update(module: nn.Module, meta_params: Params, meta: MetaParams,
                      sample: Callable[[Params], RolloutBatch], hp: PPOParams
                      ) -> tuple[Params, float]:
-    """One individual learner's part of a meta iteration (seed Sec. II, Fig. 5a).
-
-    ``sample(params)`` emulates fresh trajectories with ``params``: called once before the
-    adaptation (first-round data) and once after it (second-round data, skipped by Reptile's
-    loss). Returns the update to send and the adaptation loss.
-    """
-    learner = MetaLearner(module, meta.algorithm, meta.inner_lr, meta.inner_steps,
-                          meta.meta_lr, meta.outer_optimizer)
-    learner.load_state_dict(meta_params)
-
-    def loss_fn(params: Params) -> Tensor:
-        return ppo_loss(module, params, sample(params), hp)
-
-    update, loss = learner.task_update(loss_fn, loss_fn)
-    return detached(update), float(loss)
+    """One individual learner's part of a meta iteration: :func:`policies.rl.meta_ppo.
+    ppo_task_update`, the project's one meta-training step (kept here under its old name)."""
+    return ppo_task_update(module, meta_params, meta, sample, hp)
 
 
 def mean_regret(traj: Trajectory, version: int, cav: CavParams) -> float | None:

@@ -75,5 +75,26 @@ class TwinOpsParams:
         10, "a cached meta model this many versions behind the cloud's is re-fetched "
         "(0: never)", (0, 10**9))
 
+    hybrid_data: bool = _f(
+        True, "online adaptation steps add synthetic (emulated) data to the PLVN's true "
+        "transitions (seed III.C.2 'hybrid data collection mode'); false: true data only")
+    prior_count: float = _f(
+        1.0, "emulation model: Dirichlet pseudo-count per transition-matrix cell (1: "
+        "Laplace's rule) and pseudo observations of each mu(k) at the overall mean",
+        (1e-6, 1e6))
+    prior_sigma_mhz: float = _f(
+        0.5, "emulation model: prior guess of the radio's sigma (weight prior_count)",
+        (1e-6, 1e3))
+    emulator_min_samples: int = _f(
+        300, "pair-transitions counted before the emulation model is tested for drift",
+        (1, 10**9))
+    emulator_drift_z: float = _f(
+        6.0, "a report whose standardised surprise under the emulation model exceeds this "
+        "signals a drift of the PLVN (about N(0,1) without drift; 6 keeps false alarms below "
+        "1e-8 per report and chain)", (0.0, 1e6))
+    retrain_on_emulator_drift: bool = _f(
+        True, "a drift of the emulation model restarts the estimate and retrains the "
+        "individual model from a re-fetched meta model (seed III.C.2)")
+
     def __post_init__(self) -> None:
         validate_fields(self)

@@ -17,6 +17,8 @@ message kind           payload                          seed 003
                                                         ("serve"), dispatch to the PLVN
                                                         ("individual")
 ``meta_update``        :class:`MetaUpdate`              Fig. 5a: adaptation-loss gradients
+``transfer_request``   :class:`TransferRequest`         III.C.1 / Fig. 6 PPO-TL: an individual
+                                                        model of a source task (edge to edge)
 ``migration``          :class:`MigrationNotice`         III.B: the edge DT "migrates among edge
                                                         servers to follow the vehicle cluster"
 =====================  ===============================  =======================================
@@ -38,7 +40,7 @@ from policies.twins.attributes import CategoryKey, PLVNAttributes
 
 Params = dict[str, Tensor]
 HEADER_BYTES = 128
-PURPOSES = ("train", "serve", "individual")
+PURPOSES = ("train", "serve", "individual", "transfer")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -65,6 +67,8 @@ class Trajectory:
     final_object_level: NDArray[np.int64]  # (N,)
     final_distance_level: NDArray[np.int64]  # (N,)
     final_prev_mode: NDArray[np.bool_]  # (N,)
+    slot: NDArray[np.int64] | None = None  # (T,) k within the PLVN's episode, if it has one
+    done: NDArray[np.bool_] | None = None  # (T,) the episode ended after this slot
 
     def __len__(self) -> int:
         return int(self.reward.shape[0])
@@ -74,7 +78,8 @@ class Trajectory:
         """Bytes of the arrays as sent."""
         arrays = (self.bandwidth_mhz, self.object_level, self.distance_level, self.prev_mode,
                   self.action, self.logprob, self.reward, self.model_version,
-                  self.final_object_level, self.final_distance_level, self.final_prev_mode)
+                  self.final_object_level, self.final_distance_level, self.final_prev_mode,
+                  *(a for a in (self.slot, self.done) if a is not None))
         return int(sum(a.nbytes for a in arrays)) + 8
 
 
@@ -155,6 +160,18 @@ class MetaUpdate:
     key: CategoryKey
     update: Params
     adaptation_loss: float
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRequest:
+    """Edge twin -> the edge twin of a source task: send me your trained individual model.
+
+    ``meta.init = "transfer"`` (seed 003 Sec. III.C.1 discusses it, Fig. 6 PPO-TL uses it).
+    The answer is a :class:`ModelShipment` with purpose "transfer".
+    """
+
+    plvn: int
+    source: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,13 +24,16 @@ clusters (no Mesa, pure numpy):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from policies.meta.params import validate_fields
+from policies.rl.cav_params import CavParams
+
+DRIFT_KINDS: tuple[str, ...] = ("none", "markov", "radio")
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -71,6 +74,16 @@ class PlvnParams:
         0.5, "weight of each vehicle of another cluster under the same RSU in that load",
         (0.0, 10.0))
     snapshot_period_s: float = _f(10.0, "period of the per-cluster 'plvns' table", (0.01, 1e7))
+    drift_kind: str = field(default="none", metadata={
+        "choices": DRIFT_KINDS,
+        "doc": "world drift at drift_at_s (what the twins' drift detectors must notice, seed "
+        "III.B/III.C.2): 'markov' switches the workload and distance level chains to the "
+        "row-reversed matrices (a high level now tends to follow a low one), 'radio' shifts "
+        "every mu(k) by drift_mu_offset_mhz (a non-stationary mu(k)); 'none': stationary"})
+    drift_at_s: float = _f(0.0, "network time of the drift (with drift_kind != 'none')",
+                           (0.0, 1e9))
+    drift_mu_offset_mhz: float = _f(-1.0, "drift_kind='radio': added to every mu(k) in MHz",
+                                    (-1e3, 1e3))
 
     def __post_init__(self) -> None:
         validate_fields(self)
@@ -80,6 +93,23 @@ class PlvnParams:
         if self.urban_to_m < self.urban_from_m:
             return "urban_to_m: must not be below urban_from_m"
         return None
+
+
+def drifted_cav(cav: CavParams, p: PlvnParams) -> CavParams:
+    """The world's CAV dynamics after the drift of ``p`` ('markov'); unchanged otherwise."""
+    if p.drift_kind != "markov":
+        return cav
+    return replace(cav, object_transition=_reverse_rows(cav.matrix("object")),
+                   distance_transition=_reverse_rows(cav.matrix("distance")))
+
+
+def drift_active(time_s: float, p: PlvnParams) -> bool:
+    """Whether the world has drifted at network time ``time_s``."""
+    return p.drift_kind != "none" and time_s >= p.drift_at_s
+
+
+def _reverse_rows(m: np.ndarray) -> tuple[float, ...]:
+    return tuple(np.asarray(m)[:, ::-1].ravel().tolist())
 
 
 def hour_of_day(time_s: float, p: PlvnParams) -> float:

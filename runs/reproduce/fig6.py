@@ -1,105 +1,212 @@
-"""Reproduce Fig. 6 of seed 003: training from scratch vs transfer vs meta learning on task 1.
+"""Reproduce Fig. 6 of seed 003 through the digital twins: scratch vs transfer vs meta learning.
 
 Seed 003, Sec. IV: PPO models for task 1 (mu(k) = 5 MHz) trained over 500 epochs of 10
-episodes (K = 75 slots): PPO-random (from scratch), PPO-TL (pre-trained on task 2, mu = 7 MHz,
-then trained on task 1) and PPO-ML (a meta model trained over random-mu tasks, then adapted on
-task 1). Panel (a): average total reward per episode; panel (b): policy entropy.
+episodes (K = 75 slots): PPO-random (from scratch), PPO-TL (transferred from a model trained on
+task 2, mu = 7 MHz) and PPO-ML (a meta model trained over tasks whose mu(k) is uniform over
+{5, 6, 7} MHz, then adapted). Panel (a): average total reward per episode; panel (b): policy
+entropy.
 
-Protocol (per seed s, all from one root seed split with ``SeedSequence.spawn``):
+Here every scheme is a **scenario setting** of the ``highway-cav`` preset (``meta.init`` =
+``scratch`` / ``transfer`` / ``meta``) and runs through the twins' Mesa-free cores, driven by
+:mod:`policies.twins.driver` exactly as :mod:`agents.twins` drives them, every model and
+gradient travelling as a message:
 
-1. One initial network theta_s (common to every scheme of seed s).
-2. PPO-random on task 1 and PPO-random on task 2 (the TL source), ``epochs`` each.
-3. Reptile meta training from theta_s over random-mu tasks (:mod:`policies.rl.meta_ppo`).
-4. PPO-TL (from the task-2 model) and PPO-ML (from the meta model) on task 1, ``epochs`` each.
+1. ``meta`` only -- offline planning stage (seed III.C.1): ``vehicles.clusters`` task PLVNs,
+   each with its own random mu pattern, report one epoch of data (all SP) to their edge twins,
+   which build their emulation models and register their attributes with the cloud twin;
+   the cloud twin then runs ``meta.offline_iterations`` meta-training rounds: each samples
+   ``meta.tasks_per_round`` PLVNs from its category list, ships the meta model (``meta_model``,
+   purpose "train"), the edge twins emulate, adapt, emulate again and send the adaptation-loss
+   gradient (or Reptile direction) back (``meta_update``), the cloud twin steps its
+   :class:`~policies.meta.MetaLearner` (``meta.algorithm``).
+2. ``transfer`` only -- the PLVN of task ``meta.transfer_source`` (task 2) trains from scratch
+   through its edge twin for the same number of epochs (the "TL source" curve).
+3. The task-1 PLVN comes online and reports; its edge twin initialises an individual model by
+   ``meta.init`` (fetch of the meta model from the cloud twin / a ``transfer_request`` to the
+   source twin / a fresh network), dispatches it, and adapts it for ``meta.online_adaptation_steps``
+   steps, one per report of the PLVN (``twin_ops.report_period_s`` = 10 episodes of 75 s).
+   The curve is what the PLVN earned in each epoch with the model it had.
 
-Every step runs all seeds (and schemes) as one stacked population, one batched rollout per
-epoch. Nothing here is tuned toward the paper: ``summary.json`` states which of the seed's
-qualitative claims hold in this run.
+The ML scheme runs once per meta algorithm: ``maml`` (the authors' MAML-PPO) and ``reptile``
+(seed footnote 1), unless ``--set meta.algorithm=...`` picks one. ``--set`` changes any other
+key of the scenario (``vehicles.cav_pairs``, ``cav.*``, ``ppo.*``, ``meta.*``, ``twin_ops.*``,
+``plvn.drift_*``); ``meta.init`` and ``scenario.seed`` are the figure's design.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import matplotlib
 import numpy as np
 import pandas as pd
-import torch
 from tqdm.auto import tqdm
 
-from policies.rl.cav_env import cav_slot, greedy_action, initial_state, task_pattern
-from policies.rl.cav_gym import CavBatchEnv
+from model.config import ScenarioConfig, load_scenario, section_to_dict
+from model.rng import RandomStreams
+from policies.rl.cav_env import cav_slot, greedy_action, initial_state, random_task, task_pattern
 from policies.rl.cav_params import CavParams
-from policies.rl.meta_ppo import MetaPPOParams, meta_train_ppo
-from policies.rl.ppo import PPOParams, PPOTrainer, make_policy
-from policies.rl.ppo_net import Params, params_of, stack_params, unstack_params
+from policies.rl.ppo import make_policy
+from policies.rl.ppo_net import params_of
+from policies.twins.driver import TaskPLVN, TwinNetwork, fixed_attributes
+from policies.twins.emulator import model_error
+from policies.twins.twin_cloud import CloudTwinCore
+from policies.twins.twin_edge import EdgeTwinCore, TwinSettings
+from policies.twins.twin_plvn import drifted_cav
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
 
-SCHEMES = ("PPO-random", "PPO-TL", "PPO-ML")
+PRESET = "highway-cav"
+SCHEMES = ("PPO-random", "PPO-TL", "PPO-ML (maml)", "PPO-ML (reptile)")
 SOURCE = "PPO-random (task 2, TL source)"
+INIT_OF = {"PPO-random": "scratch", "PPO-TL": "transfer", "PPO-ML": "meta"}
+#: Keys the figure sets per run; ``--set`` refuses them (runs.reproduce.cli keeps a copy).
+DESIGN_KEYS = ("meta.init", "scenario.seed")
+#: The seed's Fig. 6 as settings of the preset (each can be changed with --set).
+FIG6_SETTINGS: dict[str, Any] = {
+    "vehicles.clusters": 20,  # meta-training task PLVNs in the cloud twin's category list
+    "meta.online_adaptation_steps": 500,  # epochs (seed Sec. IV)
+    "twin_ops.report_period_s": 750.0,  # one report = one epoch of 10 episodes x 75 slots
+    "twin_ops.emulation_slots": 75,  # emulated episodes as long as the PLVN's (K)
+    "twin_ops.emulation_episodes": 10,  # the seed's 10 episodes per batch
+    "twin_ops.epochs_per_step": 1,  # one PPO update per epoch, as PPO-random
+    "twin_ops.hybrid_data": False,  # all three schemes learn from the PLVN's true data only
+    "twin_ops.max_category_level": 0,  # one meta model over the category list (seed Sec. IV)
+    "twin_ops.buffer_slots": 7500,  # the twin keeps 10 epochs of data for its emulation model
+}
+QUICK_SETTINGS: dict[str, Any] = {
+    "vehicles.clusters": 3,
+    "meta.online_adaptation_steps": 4,
+    "meta.offline_iterations": 2,
+    "meta.tasks_per_round": 2,
+    "twin_ops.report_period_s": 150.0,  # 2 episodes per epoch
+    "twin_ops.emulation_episodes": 2,
+}
 
 
 @dataclass(frozen=True, slots=True)
-class Fig6Settings:
-    """Sizes of the experiment (full mode = the seed's numbers)."""
+class SchemeRun:
+    """One scheme, one seed: the PLVN's curves and what the twins did."""
 
-    epochs: int = 500
-    episodes_per_epoch: int = 10
-    oracle_episodes: int = 200
-    cav: CavParams = field(default_factory=CavParams)
-    ppo: PPOParams = field(default_factory=PPOParams)
-    meta: MetaPPOParams = field(default_factory=MetaPPOParams)
-
-
-def settings_for(quick: bool) -> Fig6Settings:
-    """Full mode (seed Sec. IV sizes) or a quick smoke-test mode (a few tiny epochs)."""
-    if not quick:
-        return Fig6Settings()
-    meta = MetaPPOParams(meta_iterations=2, tasks_per_round=2, episodes_per_task=2, inner_epochs=1)
-    return Fig6Settings(epochs=4, episodes_per_epoch=2, oracle_episodes=4, meta=meta)
+    reward: np.ndarray  # (epochs,)
+    entropy: np.ndarray  # (epochs,)
+    source_reward: np.ndarray | None  # PPO-TL: the source task's curve
+    source_entropy: np.ndarray | None
+    meta_losses: list[float]  # per closed meta round
+    messages: dict[str, int]
+    message_bytes: dict[str, int]
+    emulator: list[dict[str, Any]]  # per epoch of the task-1 twin: model error, drift score
+    events: dict[str, int]
+    seconds: float
 
 
-def _streams(rng_seed: int) -> dict[str, tuple[np.random.Generator, torch.Generator]]:
-    """The seeding block: one (numpy, torch) generator pair per phase, from one root seed."""
-    names = ("init", "scratch", "meta", "adaptation", "oracle")
-    out = {}
-    for name, ss in zip(names, np.random.SeedSequence(rng_seed).spawn(len(names)), strict=True):
-        torch_seed = int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
-        out[name] = (np.random.default_rng(ss), torch.Generator().manual_seed(torch_seed))
-    return out
+def scenario_for(scheme_init: str, seed_offset: int, quick: bool,
+                 overrides: Mapping[str, Any] = (), algorithm: str | None = None
+                 ) -> ScenarioConfig:
+    """The preset with the figure's settings, the user's ``--set`` values and the scheme."""
+    values: dict[str, Any] = {**FIG6_SETTINGS, **(QUICK_SETTINGS if quick else {})}
+    values.update(dict(overrides))
+    base = load_scenario(PRESET, values)
+    values["meta.init"] = scheme_init
+    values["scenario.seed"] = base.seed + seed_offset
+    if algorithm is not None:
+        values["meta.algorithm"] = algorithm
+    return load_scenario(PRESET, values)
 
 
-def _train_population(
-    module: torch.nn.Module,
-    starts: list[Params],
-    tasks: list[str],
-    cfg: Fig6Settings,
-    gens: tuple[np.random.Generator, torch.Generator],
-    tick: Callable[[], None],
-) -> tuple[np.ndarray, np.ndarray, list[Params]]:
-    """Train len(starts) independent PPO runs on their tasks; curves are (epochs, runs)."""
-    env = CavBatchEnv(cfg.cav, gens[0])
-    mu = np.stack([np.tile(task_pattern(t, cfg.cav), (cfg.episodes_per_epoch, 1)) for t in tasks])
-    trainer = PPOTrainer(module, stack_params(starts), cfg.ppo, gens[1])
-    rewards, entropies = [], []
-    for _ in range(cfg.epochs):
-        stats = trainer.train_epoch(env, mu)
-        rewards.append(stats.reward)
-        entropies.append(stats.entropy)
+def episodes_per_epoch(cfg: ScenarioConfig) -> int:
+    """Episodes of a PLVN between two reports (``report_period_s`` / (K slot_s))."""
+    k = cfg.cav.slots_per_episode * cfg.scenario.slot_s
+    return max(1, int(round(cfg.twin_ops.report_period_s / k)))
+
+
+def run_scheme(cfg: ScenarioConfig, tick: Callable[[], None] = lambda: None) -> SchemeRun:
+    """Run one scheme of Fig. 6 (``cfg.meta.init``) through the twin cores; see the module doc."""
+    t0 = time.perf_counter()
+    streams = RandomStreams(cfg.seed)
+    cav, init, meta = cfg.cav, cfg.meta.init, cfg.meta
+    n = cav.n_pairs
+    module = make_policy(n * 6, n, cfg.ppo, streams.torch_generator(
+        "twin-architecture", threads=cfg.scenario.torch_threads))
+    cloud = CloudTwinCore(module, params_of(module), cfg.twins, meta, cfg.twin_ops,
+                          streams.get("cloud-twin"))
+    settings = TwinSettings(cfg.twins, meta, cfg.twin_ops, cav, cfg.ppo)
+    episodes, epochs = episodes_per_epoch(cfg), meta.online_adaptation_steps
+    attrs = fixed_attributes(cav)
+    m = cfg.vehicles.clusters
+    names = {"task1": m, "task2": m + 1}
+    net = TwinNetwork(cloud, {}, {}, names)
+
+    def add(plvn: int, mu: np.ndarray, individual: bool, twin_settings: TwinSettings) -> None:
+        net.edges[plvn] = EdgeTwinCore(plvn, module, twin_settings,
+                                       streams.get(f"edge-twin-{plvn}"),
+                                       streams.torch_generator(f"edge-twin-{plvn}"), individual)
+        net.plvns[plvn] = TaskPLVN(plvn, mu, cav, module, episodes, cfg.ppo.action_threshold,
+                                   streams.get(f"plvn-perception-{plvn}"),
+                                   streams.torch_generator(f"plvn-policy-{plvn}"), attrs)
+
+    def epoch(plvn: int) -> Any:
+        report, log = net.plvns[plvn].run_epoch(cfg.scenario.slot_s)
+        net.report(plvn, report)
+        return log
+
+    if init == "meta":  # offline planning stage: data collection, then meta-training rounds
+        for i in range(m):
+            add(i, random_task(cav, streams.get(f"plvn-task-{i}")), False, settings)
+            epoch(i)
+        for r in range(meta.offline_iterations):
+            if net.tick(float(r)) == 0:
+                break  # converged (seed Sec. II) or nothing to train
+            tick()
+    src_r = src_e = None
+    if init == "transfer":
+        if meta.transfer_source != "task2":
+            raise ValueError(f"meta.transfer_source={meta.transfer_source!r}: Fig. 6 has one "
+                             "source task, 'task2'")
+        src = names["task2"]
+        add(src, task_pattern("task2", cav), True,
+            replace(settings, meta=replace(meta, init="scratch")))
+        epoch(src)  # data collection under the default mode; the twin then starts its model
+        src_logs = []
+        for _ in range(epochs):
+            src_logs.append(epoch(src))
+            tick()
+        src_r = np.array([lg.reward for lg in src_logs])
+        src_e = np.array([lg.entropy for lg in src_logs])
+    target = names["task1"]
+    add(target, task_pattern("task1", cav), True, settings)
+    plvn, twin = net.plvns[target], net.edges[target]
+    epoch(target)
+    logs, emu = [], []
+    drifted = False
+    for e in range(epochs):
+        if cfg.plvn.drift_kind != "none" and plvn.time_s >= cfg.plvn.drift_at_s and not drifted:
+            plvn.drift(drifted_cav(plvn.cav, cfg.plvn),
+                       cfg.plvn.drift_mu_offset_mhz if cfg.plvn.drift_kind == "radio" else 0.0)
+            drifted = True
+        logs.append(epoch(target))
+        _, mu_hat, sigma_hat, _ = twin._radio_model()
+        score = twin.last_score
+        emu.append({"epoch": e + 1, "time_s": plvn.time_s,
+                    **model_error(twin.emulator, plvn.cav, mu_hat, sigma_hat, plvn.mu),
+                    "drift_z": None if score is None else score.worst()[1],
+                    "emulator_drifts": twin.emulator_drifts})
         tick()
-    final = trainer.snapshot()
-    return (
-        np.asarray(rewards),
-        np.asarray(entropies),
-        [unstack_params(final, r) for r in range(len(starts))],
-    )
+    events: dict[str, int] = {}
+    for core in net.edges.values():
+        for ev in core.drain_events():
+            events[ev.event] = events.get(ev.event, 0) + 1
+    for _, ev in cloud.drain_events():
+        events[f"cloud:{ev.event}"] = events.get(f"cloud:{ev.event}", 0) + 1
+    return SchemeRun(np.array([lg.reward for lg in logs]), np.array([lg.entropy for lg in logs]),
+                     src_r, src_e, [float(r["loss"]) for r in cloud.round_log],
+                     dict(net.counts), dict(net.bytes), emu, events, time.perf_counter() - t0)
 
 
 def greedy_oracle_reward(
@@ -178,27 +285,21 @@ def summarise(curves: dict[str, tuple[np.ndarray, np.ndarray]], oracle: float) -
         }
     s = out["schemes"]
     inf = float("inf")
-    speed = {k: s[k]["epochs_to_90pct_random_final"] or inf for k in SCHEMES}
-    out["claims"] = {
-        "ML converges faster than TL": speed["PPO-ML"] < speed["PPO-TL"],
-        "ML final within 5% of random final": abs(s["PPO-ML"]["reward_final"] - final_random)
-        <= 0.05 * abs(final_random),
-        "TL final below ML final": s["PPO-TL"]["reward_final"] < s["PPO-ML"]["reward_final"],
-        "TL initial entropy below ML initial entropy": s["PPO-TL"]["entropy_epoch_1"]
-        < s["PPO-ML"]["entropy_epoch_1"],
-    }
+    speed = {k: s[k]["epochs_to_90pct_random_final"] or inf for k in s}
+    claims: dict[str, bool] = {}
+    for ml in (k for k in s if k.startswith("PPO-ML")):
+        claims.update({
+            f"{ml} converges faster than PPO-random": speed[ml] < speed["PPO-random"],
+            f"{ml} converges faster than TL": speed[ml] < speed.get("PPO-TL", inf),
+            f"{ml} final within 5% of random final": abs(s[ml]["reward_final"] - final_random)
+            <= 0.05 * abs(final_random),
+            f"TL final below {ml} final": "PPO-TL" in s
+            and s["PPO-TL"]["reward_final"] < s[ml]["reward_final"],
+            f"TL initial entropy below {ml} initial entropy": "PPO-TL" in s
+            and (s["PPO-TL"]["entropy_epoch_1"] or 0.0) < (s[ml]["entropy_epoch_1"] or 0.0),
+        })
+    out["claims"] = claims
     return out
-
-
-def _meta_tail(reward: np.ndarray, entropy: np.ndarray) -> dict[str, float | None]:
-    """Inner-loop reward and meta-policy entropy over the last 10% of meta iterations."""
-    if len(reward) == 0:
-        return {"final_inner_reward": None, "final_meta_entropy": None}
-    tail = max(1, len(reward) // 10)
-    return {
-        "final_inner_reward": float(reward[-tail:].mean()),
-        "final_meta_entropy": float(entropy[-tail:].mean()),
-    }
 
 
 def plot_fig6(curves: dict[str, tuple[np.ndarray, np.ndarray]], oracle: float, path: Path) -> None:
@@ -207,7 +308,7 @@ def plot_fig6(curves: dict[str, tuple[np.ndarray, np.ndarray]], oracle: float, p
     epochs = len(curves["PPO-random"][0])
     window = max(1, epochs // 50)
     x = np.arange(1, epochs + 1)
-    for scheme in SCHEMES:
+    for scheme in curves:
         for ax, data in zip(axes, curves[scheme], strict=True):
             sm = _smooth(data, window)
             mean, std = sm.mean(axis=1), sm.std(axis=1)
@@ -230,98 +331,91 @@ def plot_fig6(curves: dict[str, tuple[np.ndarray, np.ndarray]], oracle: float, p
     plt.close(fig)
 
 
+
+
+def _curves(runs: dict[str, list[SchemeRun]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(epochs, seeds) reward and entropy arrays per curve."""
+    out = {k: (np.stack([r.reward for r in v], axis=1), np.stack([r.entropy for r in v], axis=1))
+           for k, v in runs.items()}
+    if "PPO-TL" in runs:
+        tl = runs["PPO-TL"]
+        out[SOURCE] = (np.stack([r.source_reward for r in tl], axis=1),  # type: ignore[misc]
+                       np.stack([r.source_entropy for r in tl], axis=1))  # type: ignore[misc]
+    return out
+
+
 def reproduce_fig6(
-    out_dir: Path, quick: bool = False, seeds: int = 3, rng_seed: int = 0, progress: bool = True
+    out_dir: Path, quick: bool = False, seeds: int = 3, progress: bool = True,
+    overrides: Mapping[str, Any] | tuple[tuple[str, Any], ...] = (),
 ) -> dict:
-    """Run the Fig. 6 experiment; write fig6.png, fig6.csv and summary.json to ``out_dir``.
+    """Run the Fig. 6 experiment; write fig6.png, fig6.csv, emulator.csv, summary.json.
 
     Args:
         out_dir: Output folder (created).
-        quick: A few tiny epochs instead of the seed's 500 x 10 x 75 (for tests).
-        seeds: Independent seeds per scheme (bands in the figure).
-        rng_seed: Root seed of every random stream.
+        quick: 4 epochs of 2 episodes, 2 meta rounds over 3 task PLVNs (for tests).
+        seeds: Independent seeds (``scenario.seed`` + 0, 1, ...) per scheme.
         progress: Show a tqdm progress bar.
+        overrides: ``--set`` values (dotted keys); :data:`DESIGN_KEYS` are refused.
 
     Returns:
         The summary written to summary.json.
     """
     if seeds < 1:
         raise ValueError(f"seeds must be >= 1, got {seeds}")
-    torch.set_num_threads(1)
-    cfg = settings_for(quick)
+    overrides = dict(overrides)
+    bad = sorted(set(overrides) & set(DESIGN_KEYS))
+    if bad:
+        raise ValueError(f"--set {bad[0]}: fig6 sets it per run")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    gens = _streams(rng_seed)
-    obs_dim = cfg.cav.n_pairs * 6
-    module = make_policy(obs_dim, cfg.cav.n_pairs, cfg.ppo, gens["init"][1])
-    inits = [
-        params_of(make_policy(obs_dim, cfg.cav.n_pairs, cfg.ppo, gens["init"][1]))
-        for _ in range(seeds)
-    ]
-    timing: dict[str, float] = {}
-    total = 2 * cfg.epochs + cfg.meta.meta_iterations
-    with tqdm(total=total, desc="fig6", disable=not progress) as bar:
-        t0 = time.perf_counter()
-        rew, ent, finals = _train_population(
-            module,
-            inits + inits,
-            ["task1"] * seeds + ["task2"] * seeds,
-            cfg,
-            gens["scratch"],
-            lambda: bar.update(1),
-        )
-        t1 = time.perf_counter()
-        meta_params, meta_hist = meta_train_ppo(
-            module,
-            inits,
-            cfg.cav,
-            cfg.ppo,
-            cfg.meta,
-            *gens["meta"],
-            on_iteration=lambda _: bar.update(1),
-        )
-        t2 = time.perf_counter()
-        rew3, ent3, _ = _train_population(
-            module,
-            finals[seeds:] + meta_params,
-            ["task1"] * (2 * seeds),
-            cfg,
-            gens["adaptation"],
-            lambda: bar.update(1),
-        )
-        t3 = time.perf_counter()
-    oracle = greedy_oracle_reward(cfg.cav, "task1", cfg.oracle_episodes, gens["oracle"][0])
-    timing = {
-        "scratch_and_source_s": t1 - t0,
-        "meta_training_s": t2 - t1,
-        "adaptation_s": t3 - t2,
-        "total_s": time.perf_counter() - t0,
-    }
-    s = seeds
-    curves = {
-        "PPO-random": (rew[:, :s], ent[:, :s]),
-        "PPO-TL": (rew3[:, :s], ent3[:, :s]),
-        "PPO-ML": (rew3[:, s:], ent3[:, s:]),
-        SOURCE: (rew[:, s:], ent[:, s:]),
-    }
+    algorithms = ((overrides.pop("meta.algorithm"),) if "meta.algorithm" in overrides
+                  else ("maml", "reptile"))
+    plan: list[tuple[str, str, str | None]] = [("PPO-random", "scratch", None),
+                                              ("PPO-TL", "transfer", None)]
+    plan += [(f"PPO-ML ({a})", "meta", a) for a in algorithms]
+    first = scenario_for("meta", 0, quick, overrides, algorithms[0])
+    epochs = first.meta.online_adaptation_steps
+    per_seed = sum(2 * epochs if init == "transfer" else epochs
+                   + (first.meta.offline_iterations if init == "meta" else 0)
+                   for _, init, _ in plan)
+    runs: dict[str, list[SchemeRun]] = {name: [] for name, _, _ in plan}
+    with tqdm(total=per_seed * seeds, desc="fig6", disable=not progress) as bar:
+        for s in range(seeds):
+            for name, init, alg in plan:
+                cfg = scenario_for(init, s, quick, overrides, alg)
+                runs[name].append(run_scheme(cfg, lambda: bar.update(1)))
+    oracle_cfg = scenario_for("meta", 0, quick, overrides, algorithms[0])
+    oracle = greedy_oracle_reward(oracle_cfg.cav, "task1", 20 if quick else 200,
+                                  RandomStreams(oracle_cfg.seed).get("fig6-oracle"))
+    curves = _curves(runs)
     _frame(curves).to_csv(out_dir / "fig6.csv", index=False)
+    emu_rows = [{"scheme": name, "seed": s, **row} for name, rs in runs.items()
+                for s, r in enumerate(rs) for row in r.emulator]
+    pd.DataFrame(emu_rows).to_csv(out_dir / "emulator.csv", index=False)
     plot_fig6(curves, oracle, out_dir / "fig6.png")
     summary = summarise(curves, oracle)
-    summary.update(
-        {
-            "mode": "quick" if quick else "full",
-            "seeds": seeds,
-            "rng_seed": rng_seed,
-            "epochs": cfg.epochs,
-            "episodes_per_epoch": cfg.episodes_per_epoch,
-            "slots_per_episode": cfg.cav.slots_per_episode,
-            "timing": timing,
-            "meta_training": {
-                **asdict(cfg.meta),
-                **_meta_tail(meta_hist.reward, meta_hist.entropy),
-            },
-            "ppo": asdict(cfg.ppo),
-        }
-    )
+    summary.update({
+        "mode": "quick" if quick else "full",
+        "preset": PRESET,
+        "seeds": seeds,
+        "scenario_seed": first.seed,
+        "overrides": {k: v for k, v in overrides.items()},
+        "epochs": epochs,
+        "episodes_per_epoch": episodes_per_epoch(first),
+        "slots_per_episode": first.cav.slots_per_episode,
+        "cav_pairs": first.cav.n_pairs,
+        "algorithms": list(algorithms),
+        "timing_s": {name: [round(r.seconds, 2) for r in rs] for name, rs in runs.items()},
+        "meta_training": {
+            name: {"rounds": [len(r.meta_losses) for r in rs],
+                   "first_loss": [r.meta_losses[0] if r.meta_losses else None for r in rs],
+                   "last_loss": [r.meta_losses[-1] if r.meta_losses else None for r in rs]}
+            for name, rs in runs.items() if name.startswith("PPO-ML")},
+        "messages": {name: rs[0].messages for name, rs in runs.items()},
+        "message_bytes": {name: rs[0].message_bytes for name, rs in runs.items()},
+        "twin_events": {name: rs[0].events for name, rs in runs.items()},
+        "config": {sec: section_to_dict(getattr(first, sec))
+                   for sec in ("cav", "ppo", "meta", "twin_ops")},
+    })
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary

@@ -52,7 +52,9 @@ def test_bad_seed_count_is_a_usage_error(capsys):
         ("fig5", "das.nope=1", "das.nope: unknown key"),
         ("fig5", "das.no_factor_fit=maybe", "not allowed"),
         ("fig5", "users.count=3", "fig5 sets it per run"),
-        ("fig6", "das.no_factor_fit=keep", "fig5 only"),
+        ("fig6", "das.no_factor_fit=keep", "fig6 reads only the sections"),
+        ("fig6", "meta.init=scratch", "fig6 sets it per run"),
+        ("fig6", "cav.n_pairs=5", "not a key of its own"),
     ],
 )
 def test_bad_override_is_refused_before_anything_runs(figure, override, message, tmp_path, capsys):
