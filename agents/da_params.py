@@ -40,6 +40,15 @@ class DaParams:
         1000,
         "fine-tune the BDQN every this many windows (its budget is scheduler.train_steps)",
     )
+    ela_ratio: str = ranged_param(
+        "qoe_over_ela",
+        doc="ELA achievable ratio of a user in a slicing window (seed Sec. IV, 'the proportion "
+        "of user QoE over ELA in each slicing window'): qoe_over_ela = mean real-time QoE / ELA, "
+        "capped at 1 (meeting the ELA is full achievement; exceeding it earns nothing more), or "
+        "share_at_or_above = the share of QoE samples at or above the ELA; both are written to "
+        "ela.parquet, this one is ela_ratio (and the DAs' window feedback)",
+        choices=("qoe_over_ela", "share_at_or_above"),
+    )
     ela_tiers: int = ranged_param(
         3, 1, 10, "ELA tiers that split users of a cell into slicing groups"
     )

@@ -10,8 +10,37 @@ import mesa
 import numpy as np
 
 from agents.base import NetAgent
-from model.messages import Kind, MessageBatch
+from model.messages import Kind, MessageBatch, SliceGrant
 from model.resources import Kind as Res
+from model.rrm import RrmPolicy
+
+
+def slice_class_of(group: str) -> int | None:
+    """Slice class of a slicing group key ``<service>/t<k>@<pool>`` (its tier k), or None."""
+    head = group.split("@", 1)[0]
+    tier = head.rsplit("/", 1)[-1]
+    return int(tier[1:]) if tier[:1] == "t" and tier[1:].isdigit() else None
+
+
+def grant_shares(grant: SliceGrant, pool: str, capacity: float, classes: int, column) -> np.ndarray:  # noqa: ANN001
+    """(classes,) share of ``pool`` each slice class was granted (NaN: no slice there)."""
+    out = np.full(classes, np.nan)
+    if pool not in grant.pools:
+        return out
+    p = grant.pools.index(pool)
+    for g, key in enumerate(grant.groups):
+        col = column(key)
+        if col is not None and 0 <= col < classes:
+            out[col] = np.nan_to_num(out[col]) + grant.slices[g][p] / max(capacity, 1e-300)
+    return out
+
+
+def apply_policy_row(current: RrmPolicy | None, row: int, shape: tuple[int, int], new: RrmPolicy):  # noqa: ANN201
+    """``current`` with row ``row`` replaced by the one-row policy ``new``."""
+    pol = current if current is not None else RrmPolicy.best_effort(*shape)
+    for name in ("dedicated", "minimum", "maximum"):
+        getattr(pol, name)[row] = getattr(new, name)[0]
+    return pol
 
 
 class BaseStation(NetAgent):
@@ -24,6 +53,9 @@ class BaseStation(NetAgent):
     ):
         super().__init__(model, node)
         self.cell = cell
+        self.policy: RrmPolicy | None = None  # this cell's RRM policy row (after a grant)
+        self.policy_window = -1  # the window whose grant set the policy (-1: none yet)
+        self.usage_log: list[dict] = []
         model.ledger.add_capacity(node, Res.COMM, bandwidth_hz)
         model.ledger.add_capacity(node, Res.SENSING, sensing)
 
@@ -32,11 +64,74 @@ class BaseStation(NetAgent):
         return tuple(self.model.world.bs_pos[self.cell])
 
     def act(self) -> None:
-        """Apply per-user allocation messages from the edge orchestrator to the cell's weights."""
+        """Enforce the slices: a SLICE grant becomes this cell's RRM policy (TS 28.541
+        RRMPolicyRatio, ``policies.slicing.rrm``), and ALLOCATION messages of the edge
+        orchestrator set the users' weights inside their slices."""
+        world = self.model.world
         for msg in self.take_inbox():
             if msg.kind is Kind.ALLOCATION:
                 users, weights = msg.payload.users, msg.payload.weights
-                self.model.world.weight[list(users)] = weights
+                world.weight[list(users)] = weights
+            elif msg.kind is Kind.SLICE and world.slice_classes > 0:
+                self._enforce(msg.payload)
+
+    def _enforce(self, grant: SliceGrant) -> None:
+        from policies.slicing.rrm import policy_from_grants
+
+        world = self.model.world
+        k, cell = world.slice_classes, self.cell
+        shares = grant_shares(
+            grant,
+            f"comm@bs{cell}",
+            float(world.cell_hz[cell]),
+            k,
+            lambda key: slice_class_of(key) if key.endswith(f"@bs{cell}") else None,
+        )
+        new = policy_from_grants(shares[None, :], self.model.cfg.slicing)
+        self.usage_log.extend(self._usage(world.take_slice_usage(cell)))
+        world.comm_policy = apply_policy_row(world.comm_policy, cell, (world.n_cells, k), new)
+        self.policy, self.policy_window = new, grant.window
+
+    def usage_rows(self, final: bool = False) -> list[dict]:
+        """The ``slice_usage`` rows of this cell: one per (policy period, slice), and with
+        ``final`` the period still running (not reset)."""
+        rows = list(self.usage_log)
+        if final:
+            rows += self._usage(self.model.world.take_slice_usage(self.cell, reset=False))
+        return rows
+
+    def _usage(self, use: dict | None) -> list[dict]:
+        """Rows for the policy period now ending: per slice class, the RRM policy in force
+        throughout it (the grant of ``policy_window``), what its users received (sum and per
+        active user) and the cell's unused share."""
+        if use is None:
+            return []
+        world, pol = self.model.world, self.policy
+        k = world.slice_classes
+        hz = float(world.cell_hz[self.cell])
+        unused = max(0.0, 1.0 - float(use["hz"].sum()) / hz)
+        rows = []
+        for c in range(k + 1):
+            sliced = c < k and pol is not None
+            users = float(use["users"][c])
+            rows.append(
+                {
+                    "window": self.policy_window,
+                    "cell": self.cell,
+                    "slice": f"t{c}" if c < k else "best-effort",
+                    "dedicated": float(pol.dedicated[0, c]) if sliced else 0.0,
+                    "minimum": float(pol.minimum[0, c]) if sliced else 0.0,
+                    "maximum": float(pol.maximum[0, c]) if sliced else 1.0,
+                    "received_mhz": float(use["hz"][c]) / 1e6,
+                    "received_per_user_mhz": float(use["hz"][c]) / 1e6 / users
+                    if users > 0
+                    else float("nan"),
+                    "cpu_gcycles": float(use["cpu"][c]) / 1e9,
+                    "active_users": users,
+                    "cell_unused_share": unused,
+                }
+            )
+        return rows
 
 
 class LatestReports:
@@ -102,6 +197,8 @@ class EdgeServer(NetAgent):
         model.ledger.add_capacity(node, Res.SENSING, sensing)
         self.reports_received = 0
         self._latest = LatestReports()
+        self.cpu_hz = cpu_hz
+        self.policy: RrmPolicy | None = None
 
     @property
     def latest(self) -> dict[int, object]:
@@ -109,13 +206,43 @@ class EdgeServer(NetAgent):
         return self._latest.as_dict()
 
     def act(self) -> None:
-        """Keep the latest QoS report of every user that reports here directly."""
+        """Keep the latest QoS report of every user that reports here directly; enforce the
+        compute slices (SLICE grants as RRM policies) and apply the orchestrator's per-user
+        COMPUTE allocations inside them."""
+        world = self.model.world
         for item in self.take_inbox():
+            if item.kind is Kind.COMPUTE:
+                p = item.payload
+                world.cpu_weight[list(p.users)] = p.cycles_per_s
+                continue
+            if item.kind is Kind.SLICE:
+                if world.slice_classes > 0 and world.edge_cpu_hz is not None:
+                    self._enforce(item.payload)
+                continue
             if item.kind is not Kind.QOS_REPORT:
                 continue
             batch = item if isinstance(item, MessageBatch) else MessageBatch.from_messages([item])
             self.reports_received += len(batch)
             self._latest.add(batch)
+
+    def _enforce(self, grant: SliceGrant) -> None:
+        from policies.slicing.rrm import policy_from_grants
+
+        world = self.model.world
+        k = world.slice_classes
+        width = world.n_cells * k
+
+        def column(key: str) -> int | None:
+            klass, cell = slice_class_of(key), key.rsplit("@bs", 1)
+            if klass is None or len(cell) != 2 or not cell[1].isdigit():
+                return None
+            return int(cell[1]) * k + klass
+
+        shares = grant_shares(grant, f"compute@edge{self.index}", self.cpu_hz, width, column)
+        new = policy_from_grants(shares[None, :], self.model.cfg.slicing)
+        shape = (len(world.edge_cpu_hz), width)
+        world.compute_policy = apply_policy_row(world.compute_policy, self.index, shape, new)
+        self.policy = new
 
 
 class Cloud(NetAgent):

@@ -18,7 +18,7 @@ import mesa
 import numpy as np
 
 from agents.base import NetAgent
-from model.messages import Allocation, Kind, QoeModelNotice, SliceGrant
+from model.messages import Allocation, ComputeAllocation, Kind, QoeModelNotice, SliceGrant
 from policies.qoe import qoe_vs_bandwidth
 from policies.scheduling import group_by_structure
 from policies.scheduling.orchestrate import orchestrate, train_scheduler
@@ -53,6 +53,8 @@ class EdgeOrchestrator(NetAgent):
         self.trained_window = -1
         self.rr_offset: dict[str, int] = {}
         self.trainings = 0
+        self.updates: dict[str, int] = {}  # gradient steps each unit's scheduler received in total
+        self.training_log: list[dict[str, Any]] = []
         self.due_s = model.now_s + ext.cfg.das.orchestration_period_s
         model.wake(self, self.due_s)
 
@@ -69,26 +71,46 @@ class EdgeOrchestrator(NetAgent):
 
     # -- slices: which users share which budget -------------------------------------------
     def _units(self) -> list[tuple[str, list[QoeModelNotice], float, float]]:
-        """(unit key, members, bandwidth Hz, cycles/s) per slice unit served by this edge."""
-        world = self.model.world
-        mine = [
-            n
-            for n in self.notices.values()
-            if int(self.model.topology.cell_edge[n.cell]) == self.edge_index
-        ]
-        cpu = self.ext.edge_cpu_hz(self.edge_index)
+        """(unit key, members, bandwidth Hz, cycles/s) per slice unit served by this edge.
+
+        A unit's budget is its grant (SLICE message); before any grant, a fair share of the
+        cell's bandwidth and of this server's computing among the users this orchestrator has
+        heard of (its own QOE_MODEL notices; capacities from the scenario configuration).
+        """
+        cfg = self.model.cfg
+        cell_edge = self.model.topology.cell_edge
+        mine = [n for n in self.notices.values() if int(cell_edge[n.cell]) == self.edge_index]
+        cell_hz = cfg.base_stations.bandwidth_mhz * 1e6
+        cpu = cfg.edge.cpu_gcycles * 1e9
+        per_cell: dict[int, int] = {}
+        for n in mine:
+            per_cell[n.cell] = per_cell.get(n.cell, 0) + 1
         units = []
         for key, members in self.ext.slice_units(mine).items():
-            bw, cyc = self.ext.unit_budget(key, members, self.grant, cpu)
-            units.append((key, members, min(bw, world.cell_hz[members[0].cell]), cyc))
+            cell = members[0].cell
+            grant = self.grant
+            if grant is not None and key in grant.groups:
+                pools = dict(zip(grant.pools, grant.slices[grant.groups.index(key)], strict=True))
+                bw = pools.get(f"comm@bs{cell}", 0.0)
+                cyc = pools.get(f"compute@edge{self.edge_index}", pools.get("compute", 0.0))
+            else:
+                bw = cell_hz * len(members) / per_cell[cell]
+                cyc = cpu * len(members) / len(mine)
+            units.append((key, members, min(bw, cell_hz), cyc))
         return units
 
     def _orchestrate(self) -> None:
+        """Allocate every unit this edge serves, empty grants included: a unit granted nothing
+        gets an all-zero allocation (its users' weights 0), never its old weights."""
         for key, members, budget_hz, budget_cycles in self._units():
-            if not members or budget_hz <= 0:
+            if not members:
                 continue
-            alloc = self._allocate(key, members, budget_hz, budget_cycles)
-            self._apply(members, alloc)
+            if budget_hz <= 0 and budget_cycles <= 0:
+                zero = np.zeros(len(members))
+                self._apply(key, members, zero, zero)
+                continue
+            alloc = self._allocate(key, members, max(budget_hz, 0.0), max(budget_cycles, 0.0))
+            self._apply(key, members, alloc.bandwidth_hz, alloc.cycles_per_s)
 
     def _allocate(
         self, key: str, members: list[QoeModelNotice], budget_hz: float, budget_cycles: float
@@ -133,14 +155,15 @@ class EdgeOrchestrator(NetAgent):
         when the unit now has more groups (users, for PDRL) than its network has branches."""
         params = self.ext.scheduler_params
         size = len(fns) if params.scheduler == "pdrl" else int(labels.max()) + 1
-        window = self.ext.window_index
+        window = self.grant.window if self.grant is not None else -1  # from SLICE messages
         cached = self.schedulers.get(key)
         every = self.ext.cfg.das.retrain_every_windows
         if cached is not None:
             trained_size, trained_window, sched = cached
             if size <= trained_size and window - trained_window < every:
                 return sched
-        sched, _ = train_scheduler(
+        previous = cached[2] if cached is not None and cached[2].network is not None else None
+        sched, log = train_scheduler(
             params,
             labels,
             index,
@@ -152,24 +175,46 @@ class EdgeOrchestrator(NetAgent):
             emulator=self.ext.cfg.scheduler_emulator,
             ela=ela,
             spectral_efficiency=se,
+            previous=previous,
         )
         self.schedulers[key] = (size, window, sched)
         if params.scheduler != "round-robin":
             self.trainings += 1
+            self.updates[key] = self.updates.get(key, 0) + log.updates
+            for row in log.rows:  # the learning curve of this training (scheduler_training)
+                self.training_log.append(
+                    {
+                        "time_s": self.model.now_s,
+                        "edge": self.edge_index,
+                        "unit": key,
+                        "window": window,
+                        "training": self.trainings,
+                        "warm_start": previous is not None,
+                        **row,
+                    }
+                )
         return sched
 
-    def _apply(self, members: list[QoeModelNotice], alloc) -> None:  # noqa: ANN001
-        world = self.model.world
+    def _apply(
+        self, key: str, members: list[QoeModelNotice], bandwidth_hz: np.ndarray, cycles: np.ndarray
+    ) -> None:
+        """Send the unit's allocation: bandwidth to each cell (ALLOCATION), computing to this
+        edge server (COMPUTE); the cells and the server enforce them inside the slice."""
         rows = [self.model.agent(m.user).index for m in members]
-        world.cpu_hz[rows] = alloc.cycles_per_s
+        window = self.grant.window if self.grant is not None else -1
+        self.send(
+            self.model.edges[self.edge_index].unique_id,
+            Kind.COMPUTE,
+            ComputeAllocation(window, key, tuple(rows), tuple(float(c) for c in cycles)),
+        )
         by_cell: dict[int, tuple[list[int], list[float]]] = {}
-        for row, m, bw in zip(rows, members, alloc.bandwidth_hz, strict=True):
+        for row, m, bw in zip(rows, members, bandwidth_hz, strict=True):
             users, weights = by_cell.setdefault(m.cell, ([], []))
             users.append(row)
-            weights.append(float(max(bw, 1.0)))
+            weights.append(float(max(bw, 0.0)))
         for cell, (users, weights) in by_cell.items():
             self.send(
                 self.model.cells[cell].unique_id,
                 Kind.ALLOCATION,
-                Allocation(tuple(users), tuple(weights)),
+                Allocation(tuple(users), tuple(weights), key, window),
             )

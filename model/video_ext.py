@@ -10,8 +10,10 @@ a MOS feedback drawn from it (``sample_mos``) that only the user's level-one DA 
 
 Agents: one :class:`agents.level_one.LevelOneDA` per user on its home edge server, one
 :class:`agents.orchestrator.EdgeOrchestrator` per edge server, and the level-two DAs of
-``agents.level_two`` on the cloud. The ELA achievable ratio of a user in a slicing window is the
-share of its real-time QoE samples in that window at or above its ELA (seed 000 Sec. IV).
+``agents.level_two`` on the cloud. The ELA achievable ratio of a user in a slicing window (``das.ela_ratio``) is by default its
+mean real-time QoE in that window over its ELA, capped at 1 (seed 000 Sec. IV: "the proportion of
+user QoE over ELA in each slicing window"); the share of its samples at or above the ELA is kept
+beside it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import pandas as pd
 from agents.level_one import LevelOneDA
 from agents.orchestrator import EdgeOrchestrator
 from model.config import ConfigError
-from model.messages import QoeModelNotice, SliceGrant
+from model.messages import QoeModelNotice
 from model.schemes import policies_for
 from model.services.behaviour import (
     behavioural_dynamics,
@@ -122,6 +124,15 @@ class VideoExtension:
         self.c_now = np.ones(n)
         world = model.world
         world.cpu_hz = self._initial_cpu()
+        # Slices bind (model.rrm): a user's slice class is its ELA tier (its subscription, as
+        # a UE's S-NSSAI is), the cells and edge servers enforce the grants as RRM policies.
+        world.slice_classes = cfg.das.ela_tiers
+        lo, hi, k = cfg.behaviour.ela_low, cfg.behaviour.ela_high, cfg.das.ela_tiers
+        tiers = np.floor((self.pop.ela - lo) / max(hi - lo, 1e-9) * k)
+        world.slice_class = np.clip(tiers, 0, k - 1).astype(np.int64)  # == self.tier(ela)
+        world.edge_cpu_hz = np.array([self.edge_cpu_hz(e.index) for e in model.edges])
+        world.cell_edge = np.asarray(model.topology.cell_edge, dtype=np.int64)
+        world.active = self.state.active.copy()
         # Scheduling weights are allocated Hz: start every user at a 1 MHz share so users not
         # yet orchestrated compete on equal terms with those that are.
         world.weight[:] = 1e6
@@ -176,23 +187,6 @@ class VideoExtension:
             units.setdefault(self.group_key(n.cell, n.ela), []).append(n)
         return units
 
-    def unit_budget(
-        self, key: str, members: list[QoeModelNotice], grant: SliceGrant | None, edge_cpu: float
-    ) -> tuple[float, float]:
-        """(bandwidth Hz, cycles/s) of a slicing group: its grant, or a fair share before any."""
-        cell = members[0].cell
-        edge = int(self.model.topology.cell_edge[cell])
-        if grant is not None and key in grant.groups:
-            g = grant.groups.index(key)
-            pools = dict(zip(grant.pools, grant.slices[g], strict=True))
-            return pools.get(f"comm@bs{cell}", 0.0), pools.get(
-                f"compute@edge{edge}", pools.get("compute", 0.0)
-            )
-        w = self.model.world
-        in_cell = max(int(np.sum(w.serving == cell)), 1)
-        on_edge = max(int(np.sum(self.model.topology.cell_edge[w.serving] == edge)), 1)
-        return w.cell_hz[cell] * len(members) / in_cell, edge_cpu * len(members) / on_edge
-
     def begin_window(self, index: int, start_s: float, length_s: float) -> None:
         """Record the slicing window the level-two DAs opened (for the ELA ratio per window)."""
         self.window_index = index
@@ -205,6 +199,7 @@ class VideoExtension:
         scale = swipe_rate_scale(self.pop.propensity, self.pop.engagement, self.cfg.behaviour)
         slot = step_video(self.state, cap, dt, self.cfg.video, self.rng, None, scale)
         w.offered_bps = slot.bits / dt
+        w.active = self.state.active.copy()  # users with a video session have traffic
         a = self.acc
         a["played"] += slot.played_s
         a["rebuffer"] += slot.rebuffer_s
@@ -303,9 +298,12 @@ class VideoExtension:
     def model_reporters(self) -> dict[str, Any]:
         def ela_now(m: Any) -> float:
             ok = ~np.isnan(self.qoe_now)
-            return (
-                float(np.mean(self.qoe_now[ok] >= self.pop.ela[ok])) if ok.any() else float("nan")
-            )
+            if not ok.any():
+                return float("nan")
+            q, ela = self.qoe_now[ok], self.pop.ela[ok]
+            if self.cfg.das.ela_ratio == "qoe_over_ela":
+                return float(np.mean(np.minimum(1.0, q / ela)))
+            return float(np.mean(q >= ela))
 
         reporters = {
             "qoe_mean": lambda m: (
@@ -340,11 +338,13 @@ class VideoExtension:
         q = q[q["window"] >= 0]
         g = q.assign(met=q["qoe"] >= q["ela"]).groupby(["window", "user"], as_index=False)
         out = g.agg(
-            ela_ratio=("met", "mean"),
+            share_at_or_above=("met", "mean"),
             qoe_realised=("qoe", "mean"),
             samples=("qoe", "size"),
             ela=("ela", "first"),
         )
+        out["qoe_over_ela"] = np.minimum(1.0, out["qoe_realised"] / out["ela"])
+        out.insert(2, "ela_ratio", out[self.cfg.das.ela_ratio])
         if self.demand_log:
             d = pd.DataFrame(self.demand_log)[
                 ["window", "user", "predicted_qoe", "comm_mhz", "attainable"]
@@ -358,6 +358,12 @@ class VideoExtension:
             "ela": self.ela_frame(),
             "da_fits": pd.DataFrame(self.fit_log),
             "demands": pd.DataFrame(self.demand_log),
+            "scheduler_training": pd.DataFrame(
+                [r for o in self.orchestrators for r in o.training_log]
+            ),
+            "slice_usage": pd.DataFrame(
+                [r for c in self.model.cells for r in c.usage_rows(final=True)]
+            ),
         }
         tables.update(self.level_two.tables())
         return tables
@@ -370,6 +376,20 @@ class VideoExtension:
             "da_fits": len(self.fit_log),
             "demand_estimates": len(self.demand_log),
         }
+        updates = [u for o in self.orchestrators for u in o.updates.values()]
+        if updates:  # gradient steps each unit's scheduler received over the run
+            out["scheduler_updates"] = {
+                "schedulers": len(updates),
+                "trainings": int(sum(o.trainings for o in self.orchestrators)),
+                "min": int(min(updates)),
+                "mean": float(np.mean(updates)),
+                "max": int(max(updates)),
+            }
+        w = self.model.world
+        # Users with a video session that got no bandwidth in a slot (model.rrm): a decision of
+        # the slices / the orchestrators, reported, never a leak.
+        out["starved_share"] = w.starved_slots / max(w.active_slots, 1)
+        out["active_user_slots"] = int(w.active_slots)
         if not q.empty:
             out["qoe"] = {f"p{p}": float(np.percentile(q["qoe"], p)) for p in PERCENTILES}
             out["qoe"]["mean"] = float(q["qoe"].mean())

@@ -23,6 +23,7 @@ import numpy as np
 from model.mobility import Mobility
 from model.params import AreaParams, BaseStationParams
 from model.radio import RadioAccess, cell_shares
+from model.rrm import RrmPolicy, rrm_shares
 from model.rng import RandomStreams
 from model.roads import RoadArrays, build_road_graph, road_arrays
 
@@ -91,6 +92,21 @@ class World:
         self.rate_bps = np.zeros(n)
         self.offered_bps = np.full(n, FULL_BUFFER_BPS)
         self.cpu_hz = np.full(n, np.inf)  # edge computing granted per user (services cap on it)
+        # Slices that bind (model.rrm): a user's slice class (its subscription; -1 = none), whether
+        # it has traffic, and the RRM policies the cells / edge servers enforce (None: plain
+        # weights, no slicing). Computing is enforced only once a service sets ``edge_cpu_hz``.
+        self.slice_class = np.full(n, -1, dtype=np.int64)
+        self.slice_classes = 0
+        self.active = np.ones(n, dtype=bool)
+        self.comm_policy: RrmPolicy | None = None
+        self.cpu_weight = np.ones(n)
+        self.compute_policy: RrmPolicy | None = None
+        self.edge_cpu_hz: np.ndarray | None = None
+        self.cell_edge: np.ndarray | None = None
+        self.active_slots = 0
+        self.starved_slots = 0
+        self.usage: dict[str, np.ndarray] | None = None
+        self.usage_slots = np.zeros(0)
         self.throughput_bps = np.zeros(n)
         self.delay_ms = np.zeros(n)
         self.jitter_ms = np.zeros(n)
@@ -116,8 +132,61 @@ class World:
         self.pos = self.mobility.positions
         self.radio.update(self.pos, self.mobility.distance - before)
         self.handovers_total += int(self.radio.handover.sum())
-        self.alloc_hz = cell_shares(self.radio.serving, self.weight, self.n_cells, self.cell_hz)
+        serving = self.radio.serving
+        if self.comm_policy is None:
+            self.alloc_hz = cell_shares(serving, self.weight, self.n_cells, self.cell_hz)
+        else:
+            self.alloc_hz = rrm_shares(
+                serving, self.slice_class, self.weight, self.active, self.cell_hz, self.comm_policy
+            )
         self.rate_bps = self.alloc_hz * self.radio.spectral_eff
+        if self.edge_cpu_hz is not None and self.cell_edge is not None:
+            self.cpu_hz = self._compute_shares(serving)
+        if self.slice_classes > 0:
+            self._account_slices(serving)
+
+    def _account_slices(self, serving: np.ndarray) -> None:
+        """Accumulate what each (cell, slice class) received this slot (``take_slice_usage``)."""
+        k = self.slice_classes + 1  # last column: users outside every slice
+        idx = serving * k + np.where(self.slice_class >= 0, self.slice_class, k - 1)
+        size = self.n_cells * k
+        if self.usage is None:
+            self.usage = {name: np.zeros(size) for name in ("hz", "cpu", "users")}
+            self.usage_slots = np.zeros(self.n_cells)
+        u = self.usage
+        u["hz"] += np.bincount(idx, weights=self.alloc_hz, minlength=size)
+        cpu = np.where(np.isfinite(self.cpu_hz), self.cpu_hz, 0.0)
+        u["cpu"] += np.bincount(idx, weights=cpu, minlength=size)
+        u["users"] += np.bincount(idx, weights=self.active.astype(float), minlength=size)
+        self.usage_slots += 1
+
+    def take_slice_usage(self, cell: int, reset: bool = True) -> dict[str, np.ndarray] | None:
+        """Cell ``cell``'s per-slice-class (+ best effort) means since its last call: Hz and
+        cycles/s received (sums over the class's users) and active users; then reset."""
+        if self.usage is None or self.usage_slots[cell] == 0:
+            return None
+        k = self.slice_classes + 1
+        rows = slice(cell * k, (cell + 1) * k)
+        out = {n: v[rows] / self.usage_slots[cell] for n, v in self.usage.items()}
+        if reset:
+            for v in self.usage.values():
+                v[rows] = 0.0
+            self.usage_slots[cell] = 0
+        return out
+
+    def compute_class(self, serving: np.ndarray) -> np.ndarray:
+        """A user's class in the edge servers' compute policies: its (serving cell, slice)."""
+        k = self.slice_classes
+        return np.where(self.slice_class >= 0, serving * k + self.slice_class, -1)
+
+    def _compute_shares(self, serving: np.ndarray) -> np.ndarray:
+        edge = self.cell_edge[serving]
+        policy = self.compute_policy
+        if policy is None:
+            policy = RrmPolicy.best_effort(len(self.edge_cpu_hz), self.n_cells * self.slice_classes)
+        return rrm_shares(
+            edge, self.compute_class(serving), self.cpu_weight, self.active, self.edge_cpu_hz, policy
+        )
 
     def measure_qos(self) -> None:
         """QoS of the slot from the rates and the load the services offered."""
@@ -137,6 +206,9 @@ class World:
         acc["loss"] += self.loss
         acc["sinr"] += self.radio.sinr_db
         self.acc_slots += 1
+        if self.comm_policy is not None or self.edge_cpu_hz is not None:
+            self.active_slots += int(self.active.sum())
+            self.starved_slots += int(np.sum(self.active & (self.rate_bps <= 0.0)))
 
     def take_window(self, idx: np.ndarray) -> dict[str, np.ndarray]:
         """Per-user means since the last report of users ``idx``, then reset their accumulators."""

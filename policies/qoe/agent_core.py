@@ -264,9 +264,14 @@ class LevelOneCore:
         return count
 
     def recent_ela_ratio(self) -> float:
-        """Share of the user's recent feedback at or above its ELA (what the DA observes)."""
-        recent = self.mos[-self.cfg.das.min_samples :]
-        return float(np.mean(np.asarray(recent) >= self.ela)) if recent else float("nan")
+        """The user's recent ELA achievable ratio from its MOS feedback (what the DA observes),
+        by the rule ``das.ela_ratio``."""
+        recent = np.asarray(self.mos[-self.cfg.das.min_samples :], dtype=float)
+        if not recent.size:
+            return float("nan")
+        if self.cfg.das.ela_ratio == "qoe_over_ela":
+            return float(min(1.0, recent.mean() / self.ela))
+        return float(np.mean(recent >= self.ela))
 
     def model_context(self, r: Any) -> dict[str, float]:
         """Context the edge orchestrator evaluates the model in (from the user's last report)."""

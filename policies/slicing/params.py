@@ -21,6 +21,7 @@ PLAYER_ORDERS = ("fixed", "shuffled")
 GAIN_CURVES = ("log", "saturating", "sigmoid")
 GROUP_WEIGHTS = ("uniform", "ela")
 PRICE_RULES = ("fixed", "worst-case", "market-clearing")
+RRM_MAXIMA = ("grant", "pool")
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +241,38 @@ class SlicingParams:
     threshold_bounds: tuple[float, ...] = field(
         default=(0.05, 0.95),
         metadata={"range": (0.0, 1.0), "doc": "(low, high) limits of tuned thresholds"},
+    )
+
+    rrm_maximum: str = field(
+        default="grant",
+        metadata={
+            "choices": RRM_MAXIMA,
+            "doc": "rRMPolicyMaxRatio of a slice (3GPP TS 28.541 RRMPolicyRatio) given its "
+            "grant g: 'grant' = max g (the slice never exceeds what the game gave it; what an "
+            "idle slice leaves goes only to users outside every slice), 'pool' = max 1 (idle "
+            "capacity is shared among active slices in proportion to their headroom)",
+        },
+    )
+    rrm_dedicated_fraction: float = field(
+        default=0.0,
+        metadata={
+            "range": (0.0, 1.0),
+            "doc": "rRMPolicyDedicatedRatio as a fraction of the minimum: dedicated resources "
+            "are held for the slice even when it is idle (0: the whole minimum is prioritised, "
+            "usable by others while the slice has no traffic)",
+        },
+    )
+    rrm_floor_share: float = field(
+        default=0.05,
+        metadata={
+            "range": (0.0, 1.0),
+            "doc": "guaranteed floor of every slice in a pool the game sliced, as a share of the "
+            "pool: a slice the game gave less (even 0) still gets this minimum (and maximum) "
+            "while its users have traffic, taken pro rata from the others' minima. Our default "
+            "5 % (3 ELA tiers: at most 15 % of a cell) is a guaranteed-bit-rate-like floor: "
+            "about one 0.5 Mbit/s rung at 2 bit/s/Hz for a few users of a 10 MHz cell, so no "
+            "user with a video is starved by a grant of 0; set 0 for 'a zero grant means zero'",
+        },
     )
 
     def __post_init__(self) -> None:

@@ -78,9 +78,14 @@ class Fig5Settings:
     overrides: tuple[tuple[str, Any], ...] = ()
 
 
-# The smoke test: two k, every scheme, one seed, 4 min, the learners at their production defaults.
+# The smoke test: two k, every scheme, one seed, 4 min. The BDQN budget is the smallest the
+# training contract accepts (800 transitions: 601 gradient steps, 6 target syncs) instead of the
+# production 3000, for cost only; the learners still learn (policies/scheduling/params.py).
 QUICK = Fig5Settings(
-    users=(16, 20), seeds=1, duration_s=240.0, overrides=()
+    users=(16, 20),
+    seeds=1,
+    duration_s=240.0,
+    overrides=(("scheduler.train_steps", 800), ("scheduler.target_update_every", 100)),
 )
 
 

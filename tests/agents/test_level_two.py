@@ -202,3 +202,19 @@ def test_a_mechanism_contradicting_the_scheme_is_rejected():
 def test_convergence_png_is_written(proposed, tmp_path):
     _ext(proposed).level_two.write_files(tmp_path)
     assert (tmp_path / "convergence.png").stat().st_size > 1000
+
+
+def test_slices_bind_in_the_run_outputs(proposed):
+    """Grant-to-rate check on the outputs: under each window's RRM policy, a slice's users
+    together never received more than its maximum; starvation is measured and small."""
+    ext = _ext(proposed)
+    use = ext.tables()["slice_usage"]
+    hz = proposed.cfg.base_stations.bandwidth_mhz
+    granted = use[(use.window >= 0) & (use.slice != "best-effort")]
+    assert len(granted) > 0 and (granted.maximum < 1).any()
+    assert (granted.received_mhz <= granted.maximum * hz * (1 + 1e-9) + 1e-9).all()
+    per_period = use.groupby(["window", "cell"]).received_mhz.sum()
+    assert (per_period <= hz * (1 + 1e-9)).all()
+    summary = ext.summary()
+    assert summary["active_user_slots"] > 0
+    assert 0.0 <= summary["starved_share"] <= 0.01
