@@ -8,7 +8,10 @@ QoS measured per user and slot (seed 000 Sec. III.B lists delay, throughput, jit
 
 * rate = allocated bandwidth × spectral efficiency (Shannon, ``model.channel``);
 * delay = air latency + BS–edge latency + one 1500-byte packet's transmission time inflated by
-  the M/M/1 factor 1 / (1 − ρ), ρ = offered load / rate (capped at 0.95);
+  the M/M/1 factor 1 / (1 − ρ), ρ = offered load / rate (capped at 0.95), the wait bounded by
+  one slot (a service never offers more than the link carries in a slot); a user with traffic
+  whose slot rate carries less than one packet: the head-of-line wait since its last served
+  slot instead;
 * jitter = RFC 3550's running estimate J ← J + (|ΔD| − J) / 16;
 * loss = a logistic block-error curve in SINR, 50 % at ``LOSS_SINR_MID_DB`` (just under the
   lowest NR CQI's SINR, TS 38.214 Table 5.2.2.1-2), slope ``LOSS_SINR_SLOPE_DB``.
@@ -109,6 +112,7 @@ class World:
         self.usage_slots = np.zeros(0)
         self.throughput_bps = np.zeros(n)
         self.delay_ms = np.zeros(n)
+        self.unserved_slots = np.zeros(n)  # consecutive slots without bandwidth (delay)
         self.jitter_ms = np.zeros(n)
         self.loss = np.zeros(n)
         self.backhaul_ms = cfg.links.air_latency_ms + cfg.links.bs_edge_latency_ms
@@ -190,10 +194,24 @@ class World:
 
     def measure_qos(self) -> None:
         """QoS of the slot from the rates and the load the services offered."""
-        rate = np.maximum(self.rate_bps, 1.0)
+        # Served: the slot's rate carries at least one packet; below that the head-of-line
+        # packet waits (a sub-packet rate is not a 1,500-byte transfer lasting minutes).
+        served = self.rate_bps * self.dt >= PACKET_BITS
+        rate = np.where(served, self.rate_bps, 1.0)
         self.throughput_bps = np.minimum(self.rate_bps, self.offered_bps)
         rho = np.minimum(self.offered_bps / rate, 0.95)
-        delay = self.backhaul_ms + 1e3 * PACKET_BITS / rate / (1.0 - rho)
+        # A user the slot did not serve has its head-of-line packet waiting since its last
+        # served slot: its delay is that wait (slots x slot length), not a transfer at 1 bit/s.
+        # A user with no traffic queues nothing: no wait.
+        waiting = ~served & self.active
+        self.unserved_slots = np.where(waiting, self.unserved_slots + 1, 0)
+        waited_ms = 1e3 * self.dt * self.unserved_slots
+        # M/M/1 waiting, bounded by one slot: a service offers at most what the link carries in
+        # a slot (the video client downloads at most rate x dt), so the backlog a packet finds
+        # drains within the slot.
+        packet_ms = 1e3 * PACKET_BITS / rate
+        transfer_ms = np.minimum(packet_ms / (1.0 - rho), packet_ms + 1e3 * self.dt)
+        delay = self.backhaul_ms + np.where(served, transfer_ms, waited_ms)
         self.jitter_ms += (np.abs(delay - self.delay_ms) - self.jitter_ms) / 16.0
         self.delay_ms = delay
         self.loss = 1.0 / (

@@ -71,3 +71,16 @@ def test_changing_only_the_grant_moves_the_slices_rate_the_same_way():
         assert users.any()
         rates.append(w.rate_bps[users].sum())
     assert rates[0] < rates[1] < rates[2]
+
+
+def test_a_starved_users_delay_is_its_wait_not_a_transfer_at_one_bit_per_second():
+    model = _model(**{"slicing.rrm_floor_share": 0.0})
+    _grant_cell0(model, [1.0, 0.0, 0.0])  # classes 1 and 2 of cell 0 get nothing
+    w = model.world
+    starved = (w.serving == 0) & (w.slice_class > 0) & w.active & (w.rate_bps == 0)
+    assert starved.any()
+    wait = w.backhaul_ms + 1e3 * w.dt * w.unserved_slots[starved]
+    assert np.allclose(w.delay_ms[starved], wait)
+    assert w.delay_ms[starved].max() <= w.backhaul_ms + 1e3 * model.now_s  # seconds, not hours
+    served = w.rate_bps * w.dt >= 12_000
+    assert np.all(w.delay_ms[served] <= w.backhaul_ms + 1e3 * w.dt + 1e3 * 12_000 / w.rate_bps[served])
