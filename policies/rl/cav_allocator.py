@@ -40,7 +40,10 @@ continuously from ``S_max = sum a_i / ((1 - c) Delta)`` (every pair capped) to
 ``S_min = sum a_i / (Delta - t_min)`` (every pair at its minimum). Hence:
 
 * infeasible iff ``S_min > 1``: some CP pair would have to run at a loss (the model file's sum
-  rule ``sum_i a_i / (Delta - Delta/phi) <= 1``);
+  rule ``sum_i a_i / (Delta - Delta/phi) <= 1``), judged with a relative rounding allowance of
+  ``_BOUNDARY_TOL`` = 1e-13: a set exactly on the boundary, whose ``S_min`` evaluates to
+  ``1 + 2e-16``, is feasible with every pair at its minimum share (shares then sum to at most
+  ``1 + 1e-13``);
 * budget slack (``lambda = 0``, every CP pair at the cap) iff ``S_max <= 1``;
 * ``S_min = 1``: every pair at its minimum share (``lambda`` = the smallest multiplier that
   holds them there);
@@ -60,6 +63,7 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 _MAX_ITER = 200
+_BOUNDARY_TOL = 1e-13  # relative rounding allowance of the sum rule S_min <= 1
 _TOL = 1e-13
 
 
@@ -106,7 +110,7 @@ def feasible_cp_set(tx_time_full_s: FloatArray, cp: BoolArray, deadline_s: float
                     min_compute_s: float) -> BoolArray:
     """The model file's sum rule: ``sum_{i in CP} a_i / (Delta - t_min) <= 1`` per row."""
     need = np.where(cp, tx_time_full_s, 0.0).sum(axis=-1) / (deadline_s - min_compute_s)
-    return need <= 1.0
+    return need <= 1.0 + _BOUNDARY_TOL
 
 
 def cp_objective(
@@ -165,7 +169,7 @@ def allocate_bandwidth(
     v_cap = cap_fraction / (1.0 - cap_fraction)
     s_min = a.sum(axis=-1) / (deadline_s - min_compute_s)
     s_max = a.sum(axis=-1) / ((1.0 - cap_fraction) * deadline_s)
-    feasible = s_min <= 1.0
+    feasible = s_min <= 1.0 + _BOUNDARY_TOL
     v = np.where(cp, v_cap, 0.0)
     lam = np.where(feasible, 0.0, np.nan)
     tight = feasible & (s_min >= 1.0)  # only on the boundary: every pair at its minimum
