@@ -16,7 +16,9 @@ them. The policy is :class:`~policies.rl.ppo_net.GaussianActorCritic`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import torch
@@ -35,11 +37,26 @@ from policies.rl.ppo_net import (
 from policies.rl.ppo_params import PPOParams
 
 
+def initial_mean(hp: PPOParams) -> float:
+    """Mean-head bias giving every pair P(x > threshold) = ``ppo.initial_cp_probability``.
+
+    x ~ N(b, sigma0^2) with sigma0 = exp(log_std_init), so b = threshold + sigma0 Phi^-1(p0);
+    p0 = 1/2 gives b = threshold (a policy indifferent between SP and CP).
+    """
+    return (hp.action_threshold
+            + math.exp(hp.log_std_init) * NormalDist().inv_cdf(hp.initial_cp_probability))
+
+
 def make_policy(obs_dim: int, n_pairs: int, hp: PPOParams,
                 generator: torch.Generator) -> GaussianActorCritic:
-    """Build the actor-critic with weights drawn from ``generator``."""
+    """Build the actor-critic with weights drawn from ``generator``.
+
+    The mean head starts at :func:`initial_mean` (``ppo.initial_cp_probability``, see
+    :class:`PPOParams`); the draws from ``generator`` do not depend on it.
+    """
     return GaussianActorCritic(obs_dim, n_pairs, hp.policy_hidden, hp.value_hidden,
-                               hp.log_std_init, (hp.log_std_min, hp.log_std_max), generator)
+                               hp.log_std_init, (hp.log_std_min, hp.log_std_max), generator,
+                               initial_mean(hp))
 
 
 def fresh_params(obs_dim: int, n_pairs: int, hp: PPOParams, runs: int,

@@ -76,17 +76,21 @@ class GaussianActorCritic(nn.Module):
         policy_hidden: Hidden widths of the policy trunk (tanh).
         value_hidden: Hidden widths of the value network (tanh).
         log_std_init: Initial log sigma of every Gaussian (bias of the log-std head).
+        mean_init: Initial mean of every Gaussian (bias of the mean head; its weights are
+            tiny, so the initial mean is ~ this in every state).
         log_std_bounds: log sigma is clamped into this interval (numerical safety).
         generator: torch Generator for the initial weights.
     """
 
     def __init__(self, obs_dim: int, n_pairs: int, policy_hidden: tuple[int, ...],
                  value_hidden: tuple[int, ...], log_std_init: float,
-                 log_std_bounds: tuple[float, float], generator: torch.Generator) -> None:
+                 log_std_bounds: tuple[float, float], generator: torch.Generator,
+                 mean_init: float = 0.0) -> None:
         super().__init__()
         self.trunk = _chain((obs_dim, *policy_hidden), generator)
         width = policy_hidden[-1] if policy_hidden else obs_dim
         self.mean_head = _linear(width, n_pairs, 0.01, generator)
+        nn.init.constant_(self.mean_head.bias, mean_init)
         self.log_std_head = _linear(width, n_pairs, 0.01, generator)
         nn.init.constant_(self.log_std_head.bias, log_std_init)
         self.critic = _chain((obs_dim, *value_hidden), generator)

@@ -27,6 +27,10 @@ gradient travelling as a message:
    steps, one per report of the PLVN (``twin_ops.report_period_s`` = 10 episodes of 75 s).
    The curve is what the PLVN earned in each epoch with the model it had.
 
+The stages are functions of their own (:func:`build_rig`, :func:`offline_meta_training`,
+:func:`meta_model`), and :func:`policy_slot_reward` evaluates any model in a task PLVN's world
+(the learner-property tests of issue 13 use them; ``docs/twins.md``).
+
 The ML scheme runs once per meta algorithm: ``maml`` (the authors' MAML-PPO) and ``reptile``
 (seed footnote 1), unless ``--set meta.algorithm=...`` picks one. ``--set`` changes any other
 key of the scenario (``vehicles.cav_pairs``, ``cav.*``, ``ppo.*``, ``meta.*``, ``twin_ops.*``,
@@ -37,7 +41,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -45,6 +49,7 @@ from typing import Any
 import matplotlib
 import numpy as np
 import pandas as pd
+import torch
 from tqdm.auto import tqdm
 
 from model.config import ScenarioConfig, load_scenario, section_to_dict
@@ -52,11 +57,14 @@ from model.rng import RandomStreams
 from policies.rl.cav_env import cav_slot, greedy_action, initial_state, random_task, task_pattern
 from policies.rl.cav_params import CavParams
 from policies.rl.ppo import make_policy
-from policies.rl.ppo_net import params_of
+from policies.rl.ppo_net import Params, params_of
+from policies.twins.attributes import ROOT
 from policies.twins.driver import TaskPLVN, TwinNetwork, fixed_attributes
 from policies.twins.emulator import model_error
 from policies.twins.twin_cloud import CloudTwinCore
 from policies.twins.twin_edge import EdgeTwinCore, TwinSettings
+from policies.twins.twin_learning import actor_params
+from policies.twins.twin_payloads import ModelShipment
 from policies.twins.twin_plvn import drifted_cav
 
 matplotlib.use("Agg")
@@ -126,44 +134,125 @@ def episodes_per_epoch(cfg: ScenarioConfig) -> int:
     return max(1, int(round(cfg.twin_ops.report_period_s / k)))
 
 
-def run_scheme(cfg: ScenarioConfig, tick: Callable[[], None] = lambda: None) -> SchemeRun:
-    """Run one scheme of Fig. 6 (``cfg.meta.init``) through the twin cores; see the module doc."""
-    t0 = time.perf_counter()
-    streams = RandomStreams(cfg.seed)
-    cav, init, meta = cfg.cav, cfg.meta.init, cfg.meta
-    n = cav.n_pairs
-    module = make_policy(n * 6, n, cfg.ppo, streams.torch_generator(
-        "twin-architecture", threads=cfg.scenario.torch_threads))
-    cloud = CloudTwinCore(module, params_of(module), cfg.twins, meta, cfg.twin_ops,
-                          streams.get("cloud-twin"))
-    settings = TwinSettings(cfg.twins, meta, cfg.twin_ops, cav, cfg.ppo)
-    episodes, epochs = episodes_per_epoch(cfg), meta.online_adaptation_steps
-    attrs = fixed_attributes(cav)
-    m = cfg.vehicles.clusters
-    names = {"task1": m, "task2": m + 1}
-    net = TwinNetwork(cloud, {}, {}, names)
+@dataclass(slots=True)
+class TwinRig:
+    """The twins' cores of one Fig. 6 run, wired by a :class:`TwinNetwork` (see the module doc).
 
-    def add(plvn: int, mu: np.ndarray, individual: bool, twin_settings: TwinSettings) -> None:
-        net.edges[plvn] = EdgeTwinCore(plvn, module, twin_settings,
-                                       streams.get(f"edge-twin-{plvn}"),
-                                       streams.torch_generator(f"edge-twin-{plvn}"), individual)
-        net.plvns[plvn] = TaskPLVN(plvn, mu, cav, module, episodes, cfg.ppo.action_threshold,
-                                   streams.get(f"plvn-perception-{plvn}"),
-                                   streams.torch_generator(f"plvn-policy-{plvn}"), attrs)
+    Every random stream is named after its user and drawn from ``cfg.seed``.
+    """
 
-    def epoch(plvn: int) -> Any:
-        report, log = net.plvns[plvn].run_epoch(cfg.scenario.slot_s)
-        net.report(plvn, report)
+    cfg: ScenarioConfig
+    streams: RandomStreams
+    module: Any
+    cloud: CloudTwinCore
+    settings: TwinSettings
+    net: TwinNetwork
+    episodes: int
+    attrs: dict[str, Any]
+    names: dict[str, int]
+
+    def add(self, plvn: int, mu: np.ndarray, individual: bool,
+            twin_settings: TwinSettings | None = None) -> None:
+        """A task PLVN and its edge twin core."""
+        cfg, streams = self.cfg, self.streams
+        self.net.edges[plvn] = EdgeTwinCore(plvn, self.module, twin_settings or self.settings,
+                                            streams.get(f"edge-twin-{plvn}"),
+                                            streams.torch_generator(f"edge-twin-{plvn}"),
+                                            individual)
+        self.net.plvns[plvn] = TaskPLVN(plvn, mu, cfg.cav, self.module, self.episodes,
+                                        cfg.ppo.action_threshold,
+                                        streams.get(f"plvn-perception-{plvn}"),
+                                        streams.torch_generator(f"plvn-policy-{plvn}"),
+                                        self.attrs)
+
+    def epoch(self, plvn: int) -> Any:
+        """One epoch of PLVN ``plvn`` and its report to the twin (with all that follows)."""
+        report, log = self.net.plvns[plvn].run_epoch(self.cfg.scenario.slot_s)
+        self.net.report(plvn, report)
         return log
 
+
+def build_rig(cfg: ScenarioConfig) -> TwinRig:
+    """The cloud twin core and an empty network of task PLVNs for ``cfg``."""
+    streams = RandomStreams(cfg.seed)
+    n = cfg.cav.n_pairs
+    module = make_policy(n * 6, n, cfg.ppo, streams.torch_generator(
+        "twin-architecture", threads=cfg.scenario.torch_threads))
+    cloud = CloudTwinCore(module, params_of(module), cfg.twins, cfg.meta, cfg.twin_ops,
+                          streams.get("cloud-twin"))
+    settings = TwinSettings(cfg.twins, cfg.meta, cfg.twin_ops, cfg.cav, cfg.ppo)
+    m = cfg.vehicles.clusters
+    names = {"task1": m, "task2": m + 1}
+    return TwinRig(cfg, streams, module, cloud, settings, TwinNetwork(cloud, {}, {}, names),
+                   episodes_per_epoch(cfg), fixed_attributes(cfg.cav), names)
+
+
+def offline_meta_training(rig: TwinRig, tick: Callable[[], None] = lambda: None) -> int:
+    """Seed III.C.1, offline planning: ``vehicles.clusters`` task PLVNs (each with its own
+    random mu pattern) report one epoch (all SP) to their edge twins, then the cloud twin runs
+    up to ``meta.offline_iterations`` meta-training rounds over them.
+
+    Returns:
+        The number of rounds run (fewer when the adaptation loss converged, seed Sec. II).
+    """
+    cfg = rig.cfg
+    for i in range(cfg.vehicles.clusters):
+        rig.add(i, random_task(cfg.cav, rig.streams.get(f"plvn-task-{i}")), False)
+        rig.epoch(i)
+    rounds = 0
+    for r in range(cfg.meta.offline_iterations):
+        if rig.net.tick(float(r)) == 0:
+            break  # converged (seed Sec. II) or nothing to train
+        rounds += 1
+        tick()
+    return rounds
+
+
+def meta_model(rig: TwinRig) -> Params:
+    """The cloud twin's super model as meta-trained so far (its initial network before any
+    round); from ``twin_ops.serve_after_rounds`` rounds on, the tree serves this model."""
+    return rig.cloud.learners[ROOT].state_dict()
+
+
+@torch.no_grad()
+def policy_slot_reward(rig: TwinRig, params: Params | None, plvns: Sequence[int],
+                       episodes: int, stream: str) -> float:
+    """Mean per-slot reward of ``params`` acting in PLVNs ``plvns``' worlds (their own mu).
+
+    ``params=None``: the PLVNs run all SP, the default mode (the baseline; it earns 0).
+
+    Each PLVN is evaluated by a fresh :class:`TaskPLVN` on the same world (CAV parameters and
+    mu pattern) with fresh streams named after ``stream`` (the twins' streams are untouched;
+    two calls with the same ``stream`` see the same worlds: common random numbers); decisions
+    are sampled from the Gaussian policy as a PLVN does.
+    """
+    cfg, total = rig.cfg, []
+    for plvn in plvns:
+        world = rig.net.plvns[plvn]
+        probe = TaskPLVN(plvn, world.mu, world.cav, rig.module, episodes,
+                         cfg.ppo.action_threshold, rig.streams.fresh(f"{stream}-world-{plvn}"),
+                         rig.streams.torch_generator(f"{stream}-policy-{plvn}"), rig.attrs)
+        if params is not None:
+            probe.install(ModelShipment("individual", ROOT, 0, actor_params(params)))
+        _, log = probe.run_epoch(cfg.scenario.slot_s)
+        total.append(log.reward / world.cav.slots_per_episode)
+    return float(np.mean(total))
+
+
+def run_scheme(cfg: ScenarioConfig, tick: Callable[[], None] = lambda: None,
+               rig: TwinRig | None = None) -> SchemeRun:
+    """Run one scheme of Fig. 6 (``cfg.meta.init``) through the twin cores; see the module doc.
+
+    ``rig``: an empty :func:`build_rig` of ``cfg`` to run in (the caller keeps the twins, e.g.
+    to evaluate their models afterwards); a fresh one by default.
+    """
+    t0 = time.perf_counter()
+    rig = build_rig(cfg) if rig is None else rig
+    cav, init, meta, cloud, net = cfg.cav, cfg.meta.init, cfg.meta, rig.cloud, rig.net
+    settings, names, add, epoch = rig.settings, rig.names, rig.add, rig.epoch
+    epochs = meta.online_adaptation_steps
     if init == "meta":  # offline planning stage: data collection, then meta-training rounds
-        for i in range(m):
-            add(i, random_task(cav, streams.get(f"plvn-task-{i}")), False, settings)
-            epoch(i)
-        for r in range(meta.offline_iterations):
-            if net.tick(float(r)) == 0:
-                break  # converged (seed Sec. II) or nothing to train
-            tick()
+        offline_meta_training(rig, tick)
     src_r = src_e = None
     if init == "transfer":
         if meta.transfer_source != "task2":

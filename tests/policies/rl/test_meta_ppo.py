@@ -85,3 +85,23 @@ def test_params_validate() -> None:
         MetaParams(init="warm")
     with pytest.raises(ValueError, match="tasks_per_round"):
         MetaParams(tasks_per_round=0)
+
+
+@pytest.mark.parametrize("p0", [0.5, 0.1])
+def test_initial_cp_probability_sets_the_fresh_policy_and_not_its_entropy(p0: float) -> None:
+    # ppo.initial_cp_probability biases the mean head only: the initial P(CP) of every pair is
+    # p0 and the entropy stays that of log_std_init (seed Sec. IV: SP is the default mode).
+    hp = PPOParams(initial_cp_probability=p0)
+    cav = CavParams(n_pairs=4, slots_per_episode=10)
+    g = torch.Generator().manual_seed(1)
+    module = make_policy(24, 4, hp, g)
+    params = params_of(module)
+    if p0 == 0.5:  # the unbiased prior is exactly the previous initialisation
+        assert bool((params["mean_head.bias"] == 0.0).all())
+    mu = random_task(cav, np.random.default_rng(2))
+    batch, _ = emulated_batch(module, params, cav, mu, 50, hp, np.random.default_rng(0), g)
+    x = batch.actions  # (500 slots, 4 pairs) Gaussian samples, CP iff > threshold
+    share = float((x > hp.action_threshold).float().mean())
+    assert abs(share - p0) < 4.0 * math.sqrt(p0 * (1 - p0) / x.numel())  # 2000 decisions
+    _, log_std, _ = module(batch.obs)
+    assert torch.allclose(log_std, torch.full_like(log_std, hp.log_std_init), atol=0.05)
