@@ -10,7 +10,7 @@ import mesa
 import numpy as np
 
 from agents.base import NetAgent
-from model.messages import Kind, MessageBatch, SliceGrant
+from model.messages import Kind, MessageBatch, Registration, SliceGrant
 from model.resources import Kind as Res
 from model.rrm import RrmPolicy
 
@@ -62,6 +62,11 @@ class BaseStation(NetAgent):
     @property
     def xy(self) -> tuple[float, float]:
         return tuple(self.model.world.bs_pos[self.cell])
+
+    def announce(self, controller: int, edge: int) -> None:
+        """REGISTER with the slicing controller: this cell and the edge server behind it."""
+        reg = Registration("cell", self.unique_id, self.node, (), (self.cell,), int(edge))
+        self.send(controller, Kind.REGISTER, reg)
 
     def act(self) -> None:
         """Enforce the slices: a SLICE grant becomes this cell's RRM policy (TS 28.541
@@ -199,6 +204,11 @@ class EdgeServer(NetAgent):
         self._latest = LatestReports()
         self.cpu_hz = cpu_hz
         self.policy: RrmPolicy | None = None
+
+    def announce(self, controller: int, cells: tuple[int, ...]) -> None:
+        """REGISTER with the slicing controller: this server and the cells it serves."""
+        reg = Registration("edge-server", self.unique_id, self.node, (), tuple(cells), self.index)
+        self.send(controller, Kind.REGISTER, reg)
 
     @property
     def latest(self) -> dict[int, object]:

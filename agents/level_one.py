@@ -88,17 +88,22 @@ class LevelOneDA(NetAgent):
         return self.core.mos
 
     # -- wiring ----------------------------------------------------------------------------
-    def _wire(self) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
-        """(controller id, orchestrator id per cell, edge index per cell), read once at start.
+    def deploy(
+        self, controller: int | None, orchestrator_of_cell: tuple[int, ...],
+        cell_edge: tuple[int, ...], cell: int,
+    ) -> None:
+        """Deployment: the address book (the slicing controller, the orchestrator of each
+        cell, each cell's edge server) given once, then REGISTER from the user's current cell.
 
-        The extension builds the controller and orchestrators after the DAs, so the address
-        book is read on the first step rather than in ``__init__``; it is never consulted to
-        decide anything else.
+        The address book is this DA's own state from then on; it is never consulted to decide
+        anything but where a message goes.
         """
+        self._wiring = (controller, tuple(orchestrator_of_cell), tuple(cell_edge))
+        self._register(int(cell))
+
+    def _wire(self) -> tuple[int | None, tuple[int, ...], tuple[int, ...]]:
         if self._wiring is None:
-            cell_edge = tuple(int(e) for e in self.model.topology.cell_edge)
-            orch = tuple(self.ext.orchestrator_of_cell(c) for c in range(len(cell_edge)))
-            self._wiring = (self.ext.controller_id, orch, cell_edge)
+            raise RuntimeError(f"level-one DA {self.unique_id} was never deployed")
         return self._wiring
 
     def _register(self, cell: int) -> None:
@@ -196,6 +201,7 @@ class LevelOneDA(NetAgent):
         _, orchestrator_of_cell, _ = self._wire()
         notice = QoeModelNotice(
             user=self.user_id,
+            row=self.row,
             cell=r.cell,
             structure=self.core.qoe_model.structure_id,
             model=self.core.qoe_model,

@@ -16,10 +16,10 @@
   certificate), ``rounds`` (potential, Nash gap and every player's regret per round),
   ``slices`` (demand and grant per group and pool), model reporters, summary entries and
   ``convergence.png``.
-* :func:`build_level_two` wires them: the controller's configuration from the scenario, and —
-  until the level-one DAs, orchestrators, cells and edge servers send their own REGISTER
-  messages (``registers_itself`` on their class) — one REGISTER message on behalf of each at
-  start-up (``register_on_behalf``), sent over the bus from that agent's id and node.
+* :func:`build_level_two` builds them with the controller's configuration from the scenario.
+  The controller learns who is out there only from the REGISTER messages the level-one DAs,
+  orchestrators, cells and edge servers send it themselves when they are deployed
+  (``VideoExtension._deploy``) or when a DA's user moves to another edge server.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import pandas as pd
 
 from agents.base import NetAgent
 from agents.slicing_controller import SlicingController
-from model.messages import GameNotice, Kind, Registration, Strategy
+from model.messages import GameNotice, Kind, Strategy
 from policies.slicing import best_reply as play_reply
 from policies.slicing import plot_convergence
 from policies.slicing.controller_core import ControllerConfig
@@ -294,44 +294,6 @@ def controller_config(ext: Any) -> ControllerConfig:
     )
 
 
-def registrations(model: mesa.Model, ext: Any) -> list[Registration]:
-    """What each level-one DA, orchestrator, cell and edge server announces at start-up."""
-    cell_edge = [int(e) for e in model.topology.cell_edge]
-    out = [Registration("level-one", da.unique_id, da.node, users=(da.user_id,)) for da in ext.das]
-    for orch in ext.orchestrators:
-        cells = tuple(j for j, e in enumerate(cell_edge) if e == orch.edge_index)
-        out.append(
-            Registration("orchestrator", orch.unique_id, orch.node, (), cells, orch.edge_index)
-        )
-    for cell in model.cells:
-        out.append(
-            Registration("cell", cell.unique_id, cell.node, (), (cell.cell,), cell_edge[cell.cell])
-        )
-    for edge in model.edges:
-        cells = tuple(j for j, e in enumerate(cell_edge) if e == edge.index)
-        out.append(Registration("edge-server", edge.unique_id, edge.node, (), cells, edge.index))
-    return out
-
-
-def register_on_behalf(model: mesa.Model, ext: Any, controller_id: int) -> int:
-    """Send the start-up REGISTER of every agent whose class does not send its own yet.
-
-    Transitional wiring: each message leaves from the agent's own id and node at t = 0, so the
-    controller learns who is out there only from messages; an agent class that registers itself
-    sets ``registers_itself = True`` and is skipped. Returns the number sent.
-    """
-    sent = 0
-    for reg in registrations(model, ext):
-        agent = model.agent(reg.agent)
-        if getattr(type(agent), "registers_itself", False):
-            continue
-        model.bus.send(model.now_s, reg.agent, controller_id, Kind.REGISTER, reg)
-        sent += 1
-    return sent
-
-
 def build_level_two(model: mesa.Model, ext: Any) -> LevelTwo:
     """Create the slicing controller (and, as groups appear, the players) on the cloud node."""
-    level_two = LevelTwo(model, ext)
-    register_on_behalf(model, ext, level_two.controller_id)
-    return level_two
+    return LevelTwo(model, ext)

@@ -162,6 +162,7 @@ class QoeModelNotice:
     """
 
     user: int
+    row: int  # the user's row in the world's arrays (its address at the cells and servers)
     cell: int
     structure: str
     model: Any

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+
 @dataclass(frozen=True, slots=True)
 class RrmPolicy:
     """RRMPolicyRatio of every (pool, slice class): (pools, classes) arrays of shares."""

@@ -10,10 +10,10 @@ a MOS feedback drawn from it (``sample_mos``) that only the user's level-one DA 
 
 Agents: one :class:`agents.level_one.LevelOneDA` per user on its home edge server, one
 :class:`agents.orchestrator.EdgeOrchestrator` per edge server, and the level-two DAs of
-``agents.level_two`` on the cloud. The ELA achievable ratio of a user in a slicing window (``das.ela_ratio``) is by default its
-mean real-time QoE in that window over its ELA, capped at 1 (seed 000 Sec. IV: "the proportion of
-user QoE over ELA in each slicing window"); the share of its samples at or above the ELA is kept
-beside it.
+``agents.level_two`` on the cloud. The ELA achievable ratio of a user in a slicing window
+(``das.ela_ratio``) is by default its mean real-time QoE in that window over its ELA, capped
+at 1 (seed 000 Sec. IV: "the proportion of user QoE over ELA in each slicing window"); the
+share of its samples at or above the ELA is kept beside it.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import pandas as pd
 from agents.level_one import LevelOneDA
 from agents.orchestrator import EdgeOrchestrator
 from model.config import ConfigError
-from model.messages import QoeModelNotice
 from model.schemes import policies_for
 from model.services.behaviour import (
     behavioural_dynamics,
@@ -41,8 +40,11 @@ from model.services.behaviour import (
 )
 from model.services.video import init_video, step_video
 from policies.qoe.bandwidth import VideoQosMapping
+from policies.scheduling.orchestrator_core import OrchestratorConfig
 from policies.scheduling.params import SchedulerParams
+from policies.scheduling.units import UnitRules
 from policies.slicing.params import SlicingParams
+from policies.slicing.reports import ela_tier
 
 PERCENTILES = (10, 25, 50, 75, 90)
 
@@ -128,8 +130,7 @@ class VideoExtension:
         # a UE's S-NSSAI is), the cells and edge servers enforce the grants as RRM policies.
         world.slice_classes = cfg.das.ela_tiers
         lo, hi, k = cfg.behaviour.ela_low, cfg.behaviour.ela_high, cfg.das.ela_tiers
-        tiers = np.floor((self.pop.ela - lo) / max(hi - lo, 1e-9) * k)
-        world.slice_class = np.clip(tiers, 0, k - 1).astype(np.int64)  # == self.tier(ela)
+        world.slice_class = np.array([ela_tier(e, lo, hi, k) for e in self.pop.ela], np.int64)
         world.edge_cpu_hz = np.array([self.edge_cpu_hz(e.index) for e in model.edges])
         world.cell_edge = np.asarray(model.topology.cell_edge, dtype=np.int64)
         world.active = self.state.active.copy()
@@ -146,13 +147,59 @@ class VideoExtension:
         self.level_two: Any = _NoLevelTwo()
         if cfg.scenario.digital_agents:  # off: the service alone, users report to edge servers
             self.das = [self._make_da(u) for u in model.users]
-            self.orchestrators = [
-                EdgeOrchestrator(model, e.node, e.index, self) for e in model.edges
-            ]
+            self.orchestrators = [self._make_orchestrator(e) for e in model.edges]
             from agents.level_two import build_level_two
 
             self.level_two = build_level_two(model, self)
         self.controller_id = self.level_two.controller_id
+        if cfg.scenario.digital_agents:
+            self._deploy()
+
+    def unit_rules(self) -> UnitRules:
+        """How orchestrators form slice units (``policies.scheduling.units``)."""
+        cfg = self.cfg
+        return UnitRules(
+            "video",
+            cfg.behaviour.ela_low,
+            cfg.behaviour.ela_high,
+            cfg.das.ela_tiers,
+            cfg.base_stations.bandwidth_mhz * 1e6,
+            cfg.edge.cpu_gcycles * 1e9,
+        )
+
+    def _make_orchestrator(self, edge: Any) -> EdgeOrchestrator:
+        model, cfg = self.model, self.cfg
+        cell_edge = [int(e) for e in model.topology.cell_edge]
+        cells = tuple(j for j, e in enumerate(cell_edge) if e == edge.index)
+        config = OrchestratorConfig(
+            edge.index,
+            cells,
+            self.unit_rules(),
+            self.scheduler_params,
+            cfg.scheduler_emulator,
+            cfg.das.retrain_every_windows,
+            self.cycles_per_bit,
+        )
+        cell_agents = {j: model.cells[j].unique_id for j in cells}
+        return EdgeOrchestrator(
+            model, edge.node, config, cfg.das.orchestration_period_s, cell_agents, edge.unique_id
+        )
+
+    def _deploy(self) -> None:
+        """Wiring at t = 0: every agent gets its address book and announces itself to the
+        slicing controller (REGISTER, from its own id and node): the DAs, the orchestrators,
+        the cells and the edge servers. The controller learns who is out there only so."""
+        model, controller = self.model, self.controller_id
+        cell_edge = tuple(int(e) for e in model.topology.cell_edge)
+        orch = tuple(self.orchestrators[e].unique_id for e in cell_edge)
+        for da in self.das:
+            da.deploy(controller, orch, cell_edge, model.agent(da.user_id).cell)
+        for o in self.orchestrators:
+            o.announce(controller)
+        for cell in model.cells:
+            cell.announce(controller, cell_edge[cell.cell])
+        for edge in model.edges:
+            edge.announce(controller, tuple(j for j, e in enumerate(cell_edge) if e == edge.index))
 
     def _make_da(self, user: Any) -> LevelOneDA:
         edge = self.model.edge_agent_of_cell(user.cell)
@@ -169,23 +216,6 @@ class VideoExtension:
     # -- lookups for agents ----------------------------------------------------------------
     def edge_cpu_hz(self, edge_index: int) -> float:
         return self.cfg.edge.cpu_gcycles * 1e9
-
-    def orchestrator_of_cell(self, cell: int) -> int:
-        return self.orchestrators[int(self.model.topology.cell_edge[cell])].unique_id
-
-    def tier(self, ela: float) -> int:
-        lo, hi, k = self.cfg.behaviour.ela_low, self.cfg.behaviour.ela_high, self.cfg.das.ela_tiers
-        return int(np.clip(np.floor((ela - lo) / max(hi - lo, 1e-9) * k), 0, k - 1))
-
-    def group_key(self, cell: int, ela: float) -> str:
-        """The slicing group of a user: its cell and its ELA tier (``video/t<k>@bs<j>``)."""
-        return f"video/t{self.tier(ela)}@bs{cell}"
-
-    def slice_units(self, notices: list[QoeModelNotice]) -> dict[str, list[QoeModelNotice]]:
-        units: dict[str, list[QoeModelNotice]] = {}
-        for n in sorted(notices, key=lambda x: x.user):
-            units.setdefault(self.group_key(n.cell, n.ela), []).append(n)
-        return units
 
     def begin_window(self, index: int, start_s: float, length_s: float) -> None:
         """Record the slicing window the level-two DAs opened (for the ELA ratio per window)."""

@@ -26,9 +26,9 @@ import numpy as np
 from model.mobility import Mobility
 from model.params import AreaParams, BaseStationParams
 from model.radio import RadioAccess, cell_shares
-from model.rrm import RrmPolicy, rrm_shares
 from model.rng import RandomStreams
 from model.roads import RoadArrays, build_road_graph, road_arrays
+from model.rrm import RrmPolicy, rrm_shares
 
 PACKET_BITS = 1500 * 8
 LOSS_SINR_MID_DB = -7.0
@@ -187,10 +187,10 @@ class World:
         edge = self.cell_edge[serving]
         policy = self.compute_policy
         if policy is None:
-            policy = RrmPolicy.best_effort(len(self.edge_cpu_hz), self.n_cells * self.slice_classes)
-        return rrm_shares(
-            edge, self.compute_class(serving), self.cpu_weight, self.active, self.edge_cpu_hz, policy
-        )
+            width = self.n_cells * self.slice_classes
+            policy = RrmPolicy.best_effort(len(self.edge_cpu_hz), width)
+        klass = self.compute_class(serving)
+        return rrm_shares(edge, klass, self.cpu_weight, self.active, self.edge_cpu_hz, policy)
 
     def measure_qos(self) -> None:
         """QoS of the slot from the rates and the load the services offered."""

@@ -1,4 +1,5 @@
-"""User-level bandwidth split by water-filling on tabulated concave QoE curves (seed 000 Sec. III.C.3).
+"""User-level bandwidth split by water-filling on tabulated concave QoE curves (seed 000
+Sec. III.C.3).
 
 Seed Sec. III.C.3: "if the optimization problem can be transformed into a convex problem, a
 convex optimization method can be adopted to achieve the optimal QoE". For concave utilities

@@ -3,9 +3,9 @@
 dedicated = ``rrm_dedicated_fraction`` x minimum, minimum = max(g, ``rrm_floor_share``) (minima
 scaled down to the pool if a floor makes them exceed it), maximum = minimum
 (``rrm_maximum = "grant"``) or 1 (``"pool"``). A class with no slice in a sliced pool (users that
-moved in, or sent no demand) is best effort with the floor as its minimum. A pool where the game granted nothing at all (no
-demand reached level two from it) has no slices that window: best effort by weights. Reasons in
-``model.rrm``.
+moved in, or sent no demand) is best effort with the floor as its minimum. A pool where the
+game granted nothing at all (no demand reached level two from it) has no slices that window:
+best effort by weights. Reasons in ``model.rrm``.
 """
 
 from __future__ import annotations
