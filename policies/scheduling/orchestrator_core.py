@@ -24,7 +24,7 @@ import numpy as np
 from policies.qoe import qoe_vs_bandwidth
 from policies.scheduling.grouping import group_by_structure
 from policies.scheduling.orchestrate import orchestrate, train_scheduler
-from policies.scheduling.units import UnitRules, unit_budgets
+from policies.scheduling.units import UnitRules, lift_to_floors, unit_budgets
 
 _CONTEXT = ("delay", "jitter", "loss", "B", "C")
 
@@ -107,7 +107,7 @@ class OrchestratorCore:
                     now_s, unit.key, members, max(unit.bandwidth_hz, 0.0),
                     max(unit.cycles_per_s, 0.0),
                 )
-                bw, cyc = alloc.bandwidth_hz, alloc.cycles_per_s
+                bw, cyc = self._floors(members, unit, alloc.bandwidth_hz, alloc.cycles_per_s)
             out.append(
                 Decision(
                     unit.key,
@@ -119,6 +119,19 @@ class OrchestratorCore:
                 )
             )
         return out
+
+    def _floors(self, members, unit, bw, cyc):  # noqa: ANN001, ANN202
+        """Every user of a granted unit gets at least ``scheduler.min_user_rate_mbps`` worth
+        of bandwidth (at its spectral efficiency) and computing, paid from the headroom of users
+        above it (``units.lift_to_floors``): starvation inside a slice is never an accident."""
+        rate = self.config.scheduler.min_user_rate_mbps * 1e6
+        if rate <= 0:
+            return bw, cyc
+        se = np.array([max(float(m.spectral_eff), 1e-6) for m in members])
+        bw = lift_to_floors(bw, rate / se, unit.bandwidth_hz)
+        cyc = lift_to_floors(cyc, np.full(len(members), rate * self.config.cycles_per_bit),
+                             unit.cycles_per_s)
+        return bw, cyc
 
     def _allocate(self, now_s, key, members, budget_hz, budget_cycles):  # noqa: ANN001, ANN202
         # Groups by model family pair (S x I): users sharing a structure share a network branch.

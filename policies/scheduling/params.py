@@ -101,6 +101,15 @@ class SchedulerParams:
     eval_epsilon: float = _f(
         0.0, "exploration rate when orchestrating online after training", span=(0.0, 1.0)
     )
+    min_user_rate_mbps: float = _f(
+        0.5,
+        "floor inside a granted slice: every user of the unit gets at least the bandwidth (and "
+        "computing) this rate needs at its spectral efficiency, capped at the unit's equal share "
+        "and paid from the headroom of users above their floor; 0.5 Mbps is the lowest rung of "
+        "the seed's ladder (Sec. IV), the rate below which a video cannot play (a guaranteed flow "
+        "bit rate, TS 23.501 5.7.2.5). 0: no floor (the scheduler's allocation alone)",
+        span=(0.0, 1000.0),
+    )
     train_steps: int = _f(
         3000,
         "the training budget: emulator slots (transitions) per training of a BDQN scheduler, "

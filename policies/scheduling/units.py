@@ -19,6 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from policies.slicing.reports import ela_tier, group_key
 
 
@@ -83,4 +85,29 @@ def unit_budgets(
             bw = rules.cell_hz * len(members) / per_cell[cell]
             cyc = rules.cpu_hz * len(members) / len(notices)
         out.append(Unit(key, tuple(members), min(float(bw), rules.cell_hz), float(cyc)))
+    return out
+
+
+def lift_to_floors(x: np.ndarray, floors: np.ndarray, budget: float) -> np.ndarray:
+    """``x`` with every entry raised to its floor, paid from the headroom of the others.
+
+    Floors are first capped at the equal share ``budget / n`` (so they always fit); entries
+    below their floor are lifted to it, and the excess this creates over ``budget`` is taken
+    from the entries above their floor in proportion to their headroom ``x_i - floor_i``. An
+    allocation that already meets every floor is returned unchanged; the total never exceeds
+    ``max(budget, sum(x))``.
+    """
+    x = np.asarray(x, float)
+    n = len(x)
+    if n == 0 or budget <= 0:
+        return x.copy()
+    f = np.minimum(np.maximum(np.asarray(floors, float), 0.0), budget / n)
+    out = np.maximum(x, f)
+    excess = out.sum() - max(budget, x.sum())
+    if excess > 0:
+        above = x > f
+        head = np.where(above, x - f, 0.0)
+        total = head.sum()
+        if total > 0:
+            out = np.where(above, f + head * max(0.0, 1.0 - excess / total), out)
     return out

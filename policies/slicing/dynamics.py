@@ -150,6 +150,9 @@ def best_response_steps(
                     base[i] = yield Step(r, i, base.copy(), order, False)
                 x = base
             rounds.append(_record(r, x, regrets, potential_of))
+            if simultaneous and rounds[-1].nash_gap > rounds[-2].nash_gap:
+                # the gap rose: a smaller step (backtracking), never below damping_min
+                eta = max(eta * params.damping_backoff, min(params.damping_min, eta))
     except StopDynamics:
         pass
     return Trajectory(tuple(rounds), rounds[-1].nash_gap <= params.epsilon)

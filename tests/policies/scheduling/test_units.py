@@ -6,10 +6,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from model.messages import SliceGrant
-from policies.scheduling.units import UnitRules, slice_units, unit_budgets, unit_key
+from policies.scheduling.units import (
+    UnitRules,
+    lift_to_floors,
+    slice_units,
+    unit_budgets,
+    unit_key,
+)
 from policies.slicing.reports import ela_tier, group_key
 
 RULES = UnitRules("video", 3.0, 5.0, 3, 20e6, 10e9)
@@ -54,3 +63,21 @@ def test_a_grant_sets_the_budget_and_zero_means_zero() -> None:
         12e6, 4e9)
     assert (budgets["video/t2@bs0"].bandwidth_hz, budgets["video/t2@bs0"].cycles_per_s) == (0, 0)
     assert budgets["video/t1@bs1"].bandwidth_hz == 20e6  # never more than the cell has
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    x=st.lists(st.floats(0.0, 1e7), min_size=1, max_size=12),
+    floor=st.floats(0.0, 5e6),
+    budget=st.floats(1.0, 3e7),
+)
+def test_floors_lift_the_starved_and_never_exceed_the_budget(x, floor, budget) -> None:
+    x = np.array(x)
+    if x.sum() > budget:  # a scheduler's allocation fits its budget
+        x = x * budget / x.sum()
+    floors = np.full(len(x), floor)
+    out = lift_to_floors(x, floors, budget)
+    assert out.sum() <= max(budget, x.sum()) * (1 + 1e-9) + 1e-6
+    assert np.all(out >= np.minimum(floor, budget / len(x)) * (1 - 1e-9) - 1e-9)
+    if np.all(x >= floor):
+        assert np.array_equal(out, x)  # an allocation meeting every floor is left alone

@@ -121,3 +121,28 @@ def test_lone_bidder_gets_the_pool_for_a_token_bid() -> None:
     bid = kelly_best_response(game, 0, np.zeros((1, 1)), 1e-9)
     assert 0.0 < bid[0] < 1e-3
     assert kelly_shares(game, bid[None, :], 1e-9)[0, 0] == pytest.approx(4.0, rel=1e-3)
+
+
+def test_default_kelly_dynamics_leave_the_limit_cycle_a_constant_step_falls_into() -> None:
+    """Window 2 of the default campus-video run with slicing.mechanism=kelly (seed 2024): damped
+    simultaneous best response with a constant eta = 0.5 cycles (gap ~0.05-0.4 forever); the
+    backtracking step of the defaults (damping_backoff, damping_min) reaches a certified
+    equilibrium."""
+    import dataclasses
+    import json
+    import pathlib
+
+    from policies.slicing.certificates import certify_kelly
+    from policies.slicing.game import SlicingGame
+    from policies.slicing.params import SlicingParams
+    from policies.slicing.play import play
+
+    path = pathlib.Path(__file__).parent / "data" / "kelly_limit_cycle_game.json"
+    game = SlicingGame.from_dict(json.loads(path.read_text()))
+    params = dataclasses.replace(SlicingParams(), mechanism="kelly")
+    constant = play(game, dataclasses.replace(params, damping_backoff=1.0))
+    assert not constant.converged and constant.rounds[-1].nash_gap > 1e-3
+    default = play(game, params)
+    assert default.converged
+    cert = certify_kelly(game, default.final_profile, params.kelly_reserve_bid)
+    assert cert.nash_gap <= 10 * params.epsilon
