@@ -27,6 +27,8 @@ test: setup
 
 bench: setup
 	$(PY) runs/benchmarks/world.py
+	$(PY) runs/benchmarks/meta.py
+	$(PY) runs/benchmarks/model.py
 
 lint: setup
 	$(VENV)/bin/ruff check model agents policies visualization runs tests
