@@ -77,6 +77,7 @@ class BaseStation(NetAgent):
             if msg.kind is Kind.ALLOCATION:
                 users, weights = msg.payload.users, msg.payload.weights
                 world.weight[list(users)] = weights
+                world.weight_cell[list(users)] = self.cell  # allocated for this cell
             elif msg.kind is Kind.SLICE and world.slice_classes > 0:
                 self._enforce(msg.payload)
 
@@ -224,6 +225,9 @@ class EdgeServer(NetAgent):
             if item.kind is Kind.COMPUTE:
                 p = item.payload
                 world.cpu_weight[list(p.users)] = p.cycles_per_s
+                cell = p.slice.rsplit("@bs", 1)[-1]  # the unit's cell: allocated for it
+                if cell.isdigit():
+                    world.cpu_weight_cell[list(p.users)] = int(cell)
                 continue
             if item.kind is Kind.SLICE:
                 if world.slice_classes > 0 and world.edge_cpu_hz is not None:

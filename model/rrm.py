@@ -121,3 +121,38 @@ def rrm_shares(
     equal = np.divide(1.0, users[k], out=np.zeros(len(w)), where=users[k] > 0)
     frac = np.where(wsum[k] > 0, by_weight, equal)
     return np.where(live, amount[k] * frac, 0.0)
+
+
+def newcomer_weights(
+    pool: np.ndarray,
+    klass: np.ndarray,
+    weight: np.ndarray,
+    weight_cell: np.ndarray,
+    serving: np.ndarray,
+    active: np.ndarray,
+) -> np.ndarray:
+    """Weights with every *newcomer* given the mean weight of its slice.
+
+    An orchestrator's weight for a user holds in the cell it was allocated for
+    (``weight_cell``; -1: no allocation yet, the weight holds everywhere). A user that has
+    handed over to another cell since (``weight_cell != serving``) is, until the orchestrator
+    allocates it there, scheduled like the average allocated user of its slice in its new cell
+    (a handed-over flow keeps its QoS in the target cell, TS 23.501 5.7): never at the zero or
+    the weight another cell's slice gave it. With no allocated user in that slice, newcomers
+    share it equally.
+    """
+    pool = np.asarray(pool, np.int64)
+    klass = np.asarray(klass, np.int64)
+    weight = np.asarray(weight, float)
+    stale = (weight_cell >= 0) & (weight_cell != serving)
+    if not stale.any():
+        return weight
+    width = int(klass.max(initial=0)) + 2
+    key = np.where(pool >= 0, pool, 0) * width + np.where(klass < 0, width - 1, klass)
+    allocated = ~stale & np.asarray(active, bool) & (pool >= 0)
+    size = int(key.max(initial=0)) + 1
+    total = np.bincount(key, weights=np.where(allocated, weight, 0.0), minlength=size)
+    count = np.bincount(key, weights=allocated.astype(float), minlength=size)
+    mean = np.divide(total, count, out=np.ones(size), where=count > 0)
+    mean = np.where((count > 0) & (total <= 0), 0.0, mean)  # a slice allocated all-zero
+    return np.where(stale, mean[key], weight)

@@ -28,7 +28,7 @@ from model.params import AreaParams, BaseStationParams
 from model.radio import RadioAccess, cell_shares
 from model.rng import RandomStreams
 from model.roads import RoadArrays, build_road_graph, road_arrays
-from model.rrm import RrmPolicy, rrm_shares
+from model.rrm import RrmPolicy, newcomer_weights, rrm_shares
 
 PACKET_BITS = 1500 * 8
 LOSS_SINR_MID_DB = -7.0
@@ -103,6 +103,10 @@ class World:
         self.active = np.ones(n, dtype=bool)
         self.comm_policy: RrmPolicy | None = None
         self.cpu_weight = np.ones(n)
+        # the cell each weight was allocated for (-1: none yet): after a handover a user is a
+        # newcomer in its new cell until its orchestrator allocates it there (newcomer_weights)
+        self.weight_cell = np.full(n, -1, dtype=np.int64)
+        self.cpu_weight_cell = np.full(n, -1, dtype=np.int64)
         self.compute_policy: RrmPolicy | None = None
         self.edge_cpu_hz: np.ndarray | None = None
         self.cell_edge: np.ndarray | None = None
@@ -140,8 +144,11 @@ class World:
         if self.comm_policy is None:
             self.alloc_hz = cell_shares(serving, self.weight, self.n_cells, self.cell_hz)
         else:
+            weight = newcomer_weights(
+                serving, self.slice_class, self.weight, self.weight_cell, serving, self.active
+            )
             self.alloc_hz = rrm_shares(
-                serving, self.slice_class, self.weight, self.active, self.cell_hz, self.comm_policy
+                serving, self.slice_class, weight, self.active, self.cell_hz, self.comm_policy
             )
         self.rate_bps = self.alloc_hz * self.radio.spectral_eff
         if self.edge_cpu_hz is not None and self.cell_edge is not None:
@@ -190,7 +197,10 @@ class World:
             width = self.n_cells * self.slice_classes
             policy = RrmPolicy.best_effort(len(self.edge_cpu_hz), width)
         klass = self.compute_class(serving)
-        return rrm_shares(edge, klass, self.cpu_weight, self.active, self.edge_cpu_hz, policy)
+        weight = newcomer_weights(
+            edge, klass, self.cpu_weight, self.cpu_weight_cell, serving, self.active
+        )
+        return rrm_shares(edge, klass, weight, self.active, self.edge_cpu_hz, policy)
 
     def measure_qos(self) -> None:
         """QoS of the slot from the rates and the load the services offered."""

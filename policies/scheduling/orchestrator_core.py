@@ -23,7 +23,6 @@ import numpy as np
 
 from policies.qoe import qoe_vs_bandwidth
 from policies.scheduling.grouping import group_by_structure
-from policies.scheduling.orchestrate import orchestrate, train_scheduler
 from policies.scheduling.units import UnitRules, lift_to_floors, unit_budgets
 
 _CONTEXT = ("delay", "jitter", "loss", "B", "C")
@@ -152,6 +151,8 @@ class OrchestratorCore:
                 for m, i in zip(members, index, strict=True)
             ]
         )
+        from policies.scheduling.orchestrate import orchestrate  # torch: only when scheduling
+
         scheduler = self._scheduler(
             now_s, key, grouping.labels, index, fns, budget_hz, budget_cycles, ela, se
         )
@@ -182,6 +183,8 @@ class OrchestratorCore:
             if size <= trained_size and window - trained_window < cfg.retrain_every:
                 return sched
         previous = cached[2] if cached is not None and cached[2].network is not None else None
+        from policies.scheduling.orchestrate import train_scheduler
+
         sched, log = train_scheduler(
             params,
             labels,

@@ -344,7 +344,9 @@ class ControllerCore:
             self._finish(w, stop.value, reason, now)
 
     def _finish(self, w: WindowState, traj: Any, reason: str, now: float) -> None:
-        x = traj.final_profile
+        # converged: the equilibrium reached; stopped unconverged (round budget, max_rounds):
+        # the least-regret profile played (best iterate), whose certificate is recorded
+        x = traj.final_profile if traj.converged else traj.best_profile
         cert, slices = conclude(w.game, x, self.params)
         for i, (s, b) in enumerate(w.dist.keys):
             for p, pool in enumerate(w.dist.pools):

@@ -51,6 +51,12 @@ class Trajectory:
     def final_profile(self) -> np.ndarray:
         return self.rounds[-1].profile
 
+    @property
+    def best_profile(self) -> np.ndarray:
+        """The profile of the round with the smallest Nash gap (the best iterate; the first of
+        ties): what a controller grants when the dynamics stop unconverged."""
+        return min(self.rounds, key=lambda r: r.nash_gap).profile
+
     def to_dict(self) -> dict[str, Any]:
         """Columns for a Parquet/JSON table, one row per round (a NaN potential as None)."""
         return {

@@ -121,7 +121,7 @@ class SlicingParams:
         },
     )
     damping_backoff: float = field(
-        default=0.5,
+        default=0.8,
         metadata={
             "range": (0.0, 1.0),
             "doc": "damped simultaneous best response multiplies eta by this whenever a round "

@@ -104,3 +104,19 @@ def test_raising_only_one_grant_raises_that_slices_amount(seed, up):
 def test_policy_checks_its_ratios():
     with pytest.raises(ValueError, match="dedicated <= minimum <= maximum"):
         RrmPolicy(np.array([[0.5]]), np.array([[0.2]]), np.array([[1.0]])).check()
+
+
+def test_a_handed_over_user_is_scheduled_like_its_new_slices_average_user() -> None:
+    from model.rrm import newcomer_weights
+
+    serving = np.array([0, 0, 0, 1, 1])
+    klass = np.array([1, 1, 1, 1, 1])
+    weight = np.array([2e6, 4e6, 0.0, 0.0, 5e6])
+    # user 2 was allocated 0 in cell 1's slice and has just moved into cell 0; user 3 was
+    # allocated 0 in cell 1 and is still there (a zero grant stays zero)
+    weight_cell = np.array([0, 0, 1, 1, -1])
+    active = np.ones(5, bool)
+    out = newcomer_weights(serving, klass, weight, weight_cell, serving, active)
+    assert out.tolist() == [2e6, 4e6, 3e6, 0.0, 5e6]
+    same = newcomer_weights(serving, klass, weight, serving, serving, active)
+    assert np.array_equal(same, weight)  # nobody moved: the orchestrator's weights hold
