@@ -18,8 +18,14 @@ import argparse
 import os
 import resource
 import tempfile
+import sys
 import time
 from pathlib import Path
+
+# runs/benchmarks/model.py shares this folder: run as a script, the folder comes first on
+# sys.path and its model.py would shadow the project's ``model`` package, so drop it.
+_HERE = os.path.dirname(os.path.realpath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != _HERE]
 
 from runs.sweep import plan_sweep, run_sweep
 

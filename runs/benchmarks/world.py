@@ -28,6 +28,11 @@ import subprocess
 import sys
 import time
 
+# runs/benchmarks/model.py shares this folder: run as a script, the folder comes first on
+# sys.path and its model.py would shadow the project's ``model`` package, so drop it.
+_HERE = os.path.dirname(os.path.realpath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != _HERE]
+
 import numpy as np
 
 USERS_PER_CELL = 10
