@@ -30,7 +30,7 @@ MB = 2**20
 # (load average ~2), one run at a time, each with
 #
 #   OMP_NUM_THREADS=1 /usr/bin/time -f "%e s %M KB" .venv/bin/twinslice run PRESET --quiet \
-#       --force --out /tmp/cal/X --set users.count=U --set scenario.duration_s=D \
+#       --force --out runs/out/cal/X --set users.count=U --set scenario.duration_s=D \
 #       [--set scenario.scheme=wo-da | --set scenario.service=none]
 #
 #   kind       users x seconds  wall    peak RSS      kind       users x seconds  wall   peak RSS
